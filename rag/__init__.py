@@ -15,6 +15,6 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from rag.config import Settings, get_settings  # noqa: E402
+from rag.config import Settings, get_settings
 
 __all__ = ["Settings", "get_settings"]

@@ -8,6 +8,7 @@ Bump CLEANING_VERSION whenever a rule changes: the index fingerprint records it.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,7 +86,7 @@ def strip_markup(mt: MappedText) -> MappedText:
     return mt.sub(BULLET, "").sub(CITATION_NUMBER, "")
 
 
-def tidy_prose(mt: MappedText, vocab: dict[str, int]) -> MappedText:
+def tidy_prose(mt: MappedText, vocab: Counter[str]) -> MappedText:
     """Join broken words, unwrap lines into paragraphs, normalise spaces."""
     mt = mt.sub(LINE_EDGE_SPACE, "")
     mt = join_broken_words(mt, vocab).sub(DASH_BREAK, "")
@@ -94,7 +95,7 @@ def tidy_prose(mt: MappedText, vocab: dict[str, int]) -> MappedText:
     return mt.sub(SPACES, " ").sub(OUTER_SPACE, "")
 
 
-def tidy_table(mt: MappedText, vocab: dict[str, int]) -> MappedText:
+def tidy_table(mt: MappedText, vocab: Counter[str]) -> MappedText:
     """Keep one row per line; drop the blank lines between rows."""
     mt = join_broken_words(mt.sub(LINE_EDGE_SPACE, ""), vocab).sub(TABLE_BLANK_LINES, "\n")
     return mt.sub(SPACES, " ").sub(OUTER_SPACE, "")

@@ -14,7 +14,8 @@ from rag.errors import RagError
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", type=Path, metavar="DIR", help="corpus folder (default: corpus)")
+    common.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="corpus folder (default: corpus)")
     common.add_argument("--index", type=Path, metavar="DIR", help="index folder (default: .rag)")
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over a corpus "
                                      "of policy papers, with verified citations.")

@@ -62,7 +62,7 @@ def get_embedder(model: str, device: str = "cpu", batch_size: int = 32) -> Huggi
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return HuggingFaceEmbedding(model_name=str(resolve_model_path(model)), device=device,
                                 embed_batch_size=batch_size, normalize=True)
 

@@ -17,7 +17,8 @@ RUNNING_HEAD = re.compile(
     r"^(?:[A-Z][A-Z0-9&.,'’ -]{6,}\|[ \t]*\d{1,4}|\d{1,4}[ \t]*\|[ \t]*[A-Z][A-Z0-9&.,'’ -]{6,})$"
 )
 RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,})$")
-IMAGE_PLACEHOLDER = re.compile(r"^(?:\d{2,4}x\d{2,4}(?: \([^)]*\))?|Image not found or type unknown)$")
+IMAGE_PLACEHOLDER = re.compile(
+    r"^(?:\d{2,4}x\d{2,4}(?: \([^)]*\))?|Image not found or type unknown)$")
 PAGE_NUMBER = re.compile(r"^(?:Page )?\d{1,3}$")
 MIN_REPEATS = 3
 _MID_SENTENCE = re.compile(r"[A-Za-z,\-]$")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,11 +97,11 @@ class ChromaIndex:
         metadatas = self.collection.get(include=["metadatas"])["metadatas"] or []
         return Counter(str(m.get("doc")) for m in metadatas)
 
-    def replace_doc(self, doc: str, nodes: list[BaseNode]) -> None:
+    def replace_doc(self, doc: str, nodes: Sequence[BaseNode]) -> None:
         """Remove every chunk of `doc`, then add `nodes` (possibly none)."""
         self.store.delete(ref_doc_id=doc)
         if nodes:
-            self.store.add(nodes)
+            self.store.add(list(nodes))
 
     def reset(self) -> None:
         if self.name in [c.name for c in self.client.list_collections()]:

@@ -26,7 +26,7 @@ def is_heading(line: str) -> bool:
     words = [w for w in _WORD.findall(line) if w.lower() not in _SMALL_WORDS]
     if not words or len(line) > MAX_HEADING_CHARS or line.rstrip()[-1:] in ".,;:!?-":
         return False
-    return sum(w[0].isupper() for w in words) / len(words) >= 0.75
+    return bool(sum(w[0].isupper() for w in words) / len(words) >= 0.75)
 
 
 def _breaks(lines: list[str]) -> set[int]:

@@ -33,8 +33,8 @@ def index_status(settings: Settings) -> dict[str, Any]:
         "collection": settings.chroma.collection,
         "corpus": str(settings.corpus_dir),
         "fingerprint": {"embedder": fingerprint.embedder, "dim": fingerprint.dim,
-                        "chunker": json.loads(fingerprint.chunker), "cleaning": fingerprint.cleaning,
-                        "documents": fingerprint.docs},
+                        "chunker": json.loads(fingerprint.chunker),
+                        "cleaning": fingerprint.cleaning, "documents": fingerprint.docs},
         "documents": [{"doc": doc, "title": title_of(doc, meta), "chunks": counts[doc]}
                       for doc in sorted(counts)],
         "total_chunks": sum(counts.values()),

@@ -1,0 +1,75 @@
+"""Shared fixtures: corpus copies, a deterministic fake embedder, and one real index per session."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import Field
+
+from rag.config import Settings, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+DOCS = sorted(p.name for p in CORPUS.glob("*.txt"))
+
+
+class FakeEmbedding(BaseEmbedding):
+    """Deterministic bag-of-words hashing embedder that records every text it embeds."""
+
+    embedded: list[str] = Field(default_factory=list)
+    dim: int = 32
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.dim
+        for word in text.lower().split():
+            vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norm = sum(v * v for v in vec) ** 0.5 or 1.0
+        return [v / norm for v in vec]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        self.embedded.append(text)
+        return self._vector(text)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A private copy of the real corpus (with its metadata file)."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedding:
+    """Replace the sentence-transformers model in ingest by the fake (Chroma stays real)."""
+    fake = FakeEmbedding(model_name="fake")
+    monkeypatch.setattr("rag.ingest.get_embedder", lambda *args, **kwargs: fake)
+    return fake
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> Any:
+    def make(corpus: Path, **overrides: Any) -> Settings:
+        return get_settings(corpus_dir=corpus, index_dir=tmp_path / "index", **overrides)
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The real corpus ingested once per test session with the real embedding model."""
+    from rag.ingest import ingest
+
+    settings = get_settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("real") / "idx")
+    ingest(settings, progress=False)
+    return settings

@@ -1,0 +1,124 @@
+"""Incremental ingest on a temporary copy of the corpus, with a real Chroma on disk.
+
+The embedding model is the deterministic fake of conftest (it records what it embeds), so
+these tests can tell exactly which documents were re-embedded.
+"""
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.errors import FingerprintMismatchError, UsageError
+from rag.index import ChromaIndex
+from rag.ingest import ingest
+from tests.conftest import DOCS, FakeEmbedding
+
+C000, C003 = DOCS[0], DOCS[3]
+
+
+def counts(settings: Any) -> Counter[str]:
+    return ChromaIndex(settings).chunk_counts()
+
+
+def ids_of(settings: Any, doc: str) -> set[str]:
+    return set(ChromaIndex(settings).collection.get(where={"doc": doc})["ids"])
+
+
+def test_first_ingest_then_nothing_to_do(corpus_copy: Path, settings_for: Any,
+                                         fake_embedder: FakeEmbedding) -> None:
+    settings = settings_for(corpus_copy)
+    report = ingest(settings, progress=False)
+    assert [s.doc for s in report.plan.added] == DOCS
+    assert report.chunks_embedded == report.chunks == len(fake_embedder.embedded)
+    assert report.documents == 5
+    before = counts(settings)
+    fake_embedder.embedded.clear()
+    again = ingest(settings, progress=False)
+    assert not again.plan.todo and not again.plan.removed
+    assert again.plan.unchanged == DOCS
+    assert fake_embedder.embedded == []
+    assert counts(settings) == before  # no duplicates
+
+
+def test_changed_file_is_the_only_one_re_embedded(corpus_copy: Path, settings_for: Any,
+                                                  fake_embedder: FakeEmbedding) -> None:
+    settings = settings_for(corpus_copy)
+    ingest(settings, progress=False)
+    untouched = {doc: ids_of(settings, doc) for doc in DOCS if doc != C003}
+    fake_embedder.embedded.clear()
+    path = corpus_copy / C003
+    path.write_text(path.read_text("utf-8") + "\n\nA new closing paragraph about the SCO.\n",
+                    encoding="utf-8")
+    report = ingest(settings, progress=False)
+    assert [s.doc for s in report.plan.changed] == [C003]
+    new_ids = ids_of(settings, C003)
+    assert len(fake_embedder.embedded) == report.chunks_embedded == len(new_ids)
+    assert any("A new closing paragraph" in text for text in fake_embedder.embedded)
+    assert all(ids_of(settings, doc) == ids for doc, ids in untouched.items())
+    fingerprint = ChromaIndex(settings).fingerprint()
+    assert fingerprint is not None and fingerprint.docs[C003] == report.plan.changed[0].sha256
+
+
+def test_deleted_file_loses_its_chunks(corpus_copy: Path, settings_for: Any,
+                                       fake_embedder: FakeEmbedding) -> None:
+    settings = settings_for(corpus_copy)
+    ingest(settings, progress=False)
+    (corpus_copy / C000).unlink()
+    report = ingest(settings, progress=False)
+    assert report.plan.removed == [C000]
+    assert C000 not in counts(settings)
+    assert ids_of(settings, C000) == set()
+    fingerprint = ChromaIndex(settings).fingerprint()
+    assert fingerprint is not None and C000 not in fingerprint.docs
+    assert report.documents == 4
+
+
+def test_bad_file_is_skipped_and_nothing_else_is_lost(corpus_copy: Path, settings_for: Any,
+                                                      fake_embedder: FakeEmbedding) -> None:
+    settings = settings_for(corpus_copy)
+    ingest(settings, progress=False)
+    before = counts(settings)
+    (corpus_copy / "scan.txt").write_bytes("Kazakhstan’s entry".encode("utf-16"))
+    (corpus_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
+    report = ingest(settings, progress=False)
+    assert len(report.warnings) == 2
+    assert counts(settings) == before
+
+
+def test_interrupted_document_is_redone_without_duplicates(
+        corpus_copy: Path, settings_for: Any, fake_embedder: FakeEmbedding) -> None:
+    settings = settings_for(corpus_copy)
+    ingest(settings, progress=False)
+    before = counts(settings)
+    index = ChromaIndex(settings)
+    fingerprint = index.fingerprint()
+    assert fingerprint is not None
+    del fingerprint.docs[C003]  # as if killed after writing C003's chunks, before recording it
+    index.save_fingerprint(fingerprint)
+    report = ingest(settings, progress=False)
+    assert [s.doc for s in report.plan.added] == [C003]
+    assert counts(settings) == before
+
+
+def test_changed_settings_need_a_rebuild(corpus_copy: Path, settings_for: Any,
+                                         fake_embedder: FakeEmbedding) -> None:
+    ingest(settings_for(corpus_copy), progress=False)
+    smaller = settings_for(corpus_copy, chunk={"size": 120, "overlap": 20})
+    with pytest.raises(FingerprintMismatchError, match="rag ingest --rebuild"):
+        ingest(smaller, progress=False)
+    report = ingest(smaller, rebuild=True, progress=False)
+    assert len(report.plan.added) == 5
+    fingerprint = ChromaIndex(smaller).fingerprint()
+    assert fingerprint is not None and '"size": 120' in fingerprint.chunker
+    assert report.chunks > 243
+
+
+def test_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path, settings_for: Any,
+                                                  fake_embedder: FakeEmbedding) -> None:
+    with pytest.raises(UsageError, match="no corpus folder"):
+        ingest(settings_for(tmp_path / "missing"), progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="no .txt or .md documents"):
+        ingest(settings_for(tmp_path / "empty"), progress=False)
