@@ -88,7 +88,8 @@ def test_horizontal_rule_inside_a_sentence_is_closed() -> None:
     ("Guliev<sup>1</sup>, Karpova<sup>2</sup>", "Guliev, Karpova"),
     ("At the 22<sup>nd</sup> summit", "At the 22nd summit"),
     ("*Politique étrangére*, vol. 87", "Politique étrangére, vol. 87"),
-    ("Retrieved from [https://carnegie.ru](https://carnegie.ru/x) today", "Retrieved from https://carnegie.ru today"),
+    ("Retrieved from [https://carnegie.ru](https://carnegie.ru/x) today",
+     "Retrieved from https://carnegie.ru today"),
     ("the withdrawal of US troops [14]. Nevertheless", "the withdrawal of US troops. Nevertheless"),
     ("Benjamin HARDING\\*", "Benjamin HARDING*"),
 ])

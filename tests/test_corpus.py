@@ -60,7 +60,7 @@ def test_folders_and_links_outside_the_corpus_are_skipped(tmp_path: Path) -> Non
 
 
 def test_a_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no corpus folder at .*--corpus DIR"):
+    with pytest.raises(UsageError, match=r"no corpus folder at .*--corpus DIR"):
         scan_corpus(tmp_path / "nowhere", "metadata.toml")
 
 
@@ -79,5 +79,5 @@ def test_metadata_names_every_document() -> None:
 
 def test_broken_metadata_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "metadata.toml").write_text('["a.txt"]\nyear = "not a year"\n')
-    with pytest.raises(UsageError, match="cannot read .*metadata.toml"):
+    with pytest.raises(UsageError, match=r"cannot read .*metadata\.toml"):
         load_metadata(tmp_path, "metadata.toml")

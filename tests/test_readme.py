@@ -1,0 +1,39 @@
+"""The README's two commands are the ones CI runs, and the project passes its own linters."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def readme_commands() -> list[str]:
+    section = (ROOT / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", section)
+
+
+def test_readme_gives_two_commands_and_ci_runs_them_verbatim() -> None:
+    commands = readme_commands()
+    assert len(commands) == 2
+    setup, tests = commands
+    assert setup.startswith("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0")
+    assert tests == ".venv/bin/python -m pytest"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert setup in ci and tests in ci
+
+
+@pytest.mark.slow
+def test_ruff_is_clean() -> None:
+    result = subprocess.run([BIN / "ruff", "check", "rag", "tests"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_mypy_is_clean_on_the_package() -> None:
+    result = subprocess.run([BIN / "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
