@@ -99,9 +99,10 @@ class ChromaIndex:
 
     def replace_doc(self, doc: str, nodes: Sequence[BaseNode]) -> None:
         """Remove every chunk of `doc`, then add `nodes` (possibly none)."""
-        self.store.delete(ref_doc_id=doc)
+        store = self.store
+        store.delete(ref_doc_id=doc)
         if nodes:
-            self.store.add(list(nodes))
+            store.add(list(nodes))
 
     def reset(self) -> None:
         if self.name in [c.name for c in self.client.list_collections()]:
