@@ -1,7 +1,7 @@
 """Question answering over a corpus of policy papers, with verified citations.
 
-Public API: `get_settings()`, `Settings`. Heavy libraries (torch, chromadb, llama-index) are
-imported only where they are used, so `import rag` stays fast.
+Public API: `answer()`, `Answer`, `Citation`, `get_settings()`, `Settings`. Heavy libraries
+(torch, chromadb, llama-index) are imported only where they are used, so `import rag` is fast.
 """
 
 from __future__ import annotations
@@ -16,5 +16,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rag.config import Settings, get_settings
+from rag.types import Answer, Citation
 
-__all__ = ["Settings", "get_settings"]
+
+def answer(question: str, k: int | None = None, docs: list[str] | None = None,
+           backend: str | None = None, settings: Settings | None = None) -> Answer:
+    """Answer `question` from the index; models and index load once per process."""
+    from rag.pipeline import answer as run
+
+    return run(question, k=k, docs=docs, backend=backend, settings=settings)
+
+
+__all__ = ["Answer", "Citation", "Settings", "answer", "get_settings"]

@@ -23,6 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", parents=[common], help="build or update the index")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ask = commands.add_parser("ask", parents=[common], help="answer a question, with citations")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    ask.add_argument("--k", type=int, metavar="N", help="passages to retrieve (default: 5)")
+    ask.add_argument("--doc", action="append", metavar="FILE",
+                     help="only this document (repeatable)")
+    ask.add_argument("--backend", metavar="NAME", help="answer backend (default: extractive)")
     status = commands.add_parser("status", parents=[common], help="show what the index holds")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -47,6 +54,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _warn(warning)
     plan = report.plan
     if not plan.todo and not plan.removed:
+        if report.lexical_rebuilt:
+            print("The BM25 index did not match the chunks and was rebuilt.")
         print(f"Nothing to do: the index is up to date ({report.documents} documents, "
               f"{report.chunks} chunks; {report.seconds:.1f} s).")
         return 0
@@ -65,9 +74,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import answer
+    from rag.render import render_answer
+
+    result = answer(args.question, k=args.k, docs=args.doc, backend=args.backend,
+                    settings=_settings(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        print(render_answer(result))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"ingest": cmd_ingest, "status": cmd_status}
+    handlers = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask}
     try:
         return handlers[args.command](args)
     except RagError as err:

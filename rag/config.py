@@ -53,6 +53,37 @@ class ChromaSettings(BaseModel):
     collection: str = Field(default="corpus", description="Chroma collection holding the chunks.")
 
 
+class RetrievalSettings(BaseModel):
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense (Chroma) "
+                                "ranking in reciprocal-rank fusion.")
+    lexical_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking "
+                                  "in reciprocal-rank fusion.")
+    candidates: int = Field(default=30, ge=1, description="Passages taken from each ranking "
+                            "before fusion.")
+
+
+class ExtractiveSettings(BaseModel):
+    min_score: float = Field(default=0.55, description="Below this best-sentence score the "
+                             "answer is an abstention (tuned on the gold set's unanswerable "
+                             "questions).")
+    max_sentences: int = Field(default=3, ge=1, description="Most sentences in an answer.")
+    margin: float = Field(default=0.12, ge=0, description="A further sentence must score within "
+                          "this margin of the best one.")
+    lexical_weight: float = Field(default=0.5, ge=0, description="Weight of the share of the "
+                                  "question's content words found in a sentence.")
+    number_bonus: float = Field(default=0.1, ge=0, description="Added to sentences with a number "
+                                "when the question asks how many, how much or when.")
+    min_words: int = Field(default=3, ge=1, description="Shorter sentences (headings, captions) "
+                           "are not answers.")
+
+
+class AnswerSettings(BaseModel):
+    backend: str = Field(default="extractive", description="Answer backend: extractive (no LLM).")
+    k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
+    max_question_chars: int = Field(default=2000, ge=1, description="Longer questions are "
+                                    "refused with a clear error.")
+
+
 class Settings(BaseSettings):
     """Everything configurable, with a description on every field."""
 
@@ -76,6 +107,11 @@ class Settings(BaseSettings):
     embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Embedding model.")
     chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
     chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings,
+                                         description="Hybrid retrieval.")
+    extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings,
+                                           description="The no-LLM answerer.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answering.")
 
     @classmethod
     def settings_customise_sources(

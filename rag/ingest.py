@@ -15,8 +15,9 @@ from rag.config import Settings
 from rag.corpus import CorpusScan, scan_corpus
 from rag.embed import dimension, get_embedder, max_tokens, token_counter
 from rag.errors import FingerprintMismatchError, UsageError
-from rag.index import ChromaIndex, Fingerprint
-from rag.nodes import embed_chunks
+from rag.index import ChromaIndex, Fingerprint, SentenceRows
+from rag.lexical import LexicalIndex
+from rag.nodes import embed_documents
 from rag.types import SourceFile
 
 
@@ -40,6 +41,7 @@ class IngestReport:
     documents: int
     chunks: int
     seconds: float
+    lexical_rebuilt: bool = False
 
 
 def plan_ingest(scan: CorpusScan, known: dict[str, str], indexed: set[str]) -> Plan:
@@ -85,14 +87,27 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
     fingerprint = current or wanted
     plan = plan_ingest(scan, fingerprint.docs, set(counts))
     for doc in plan.removed:
-        index.replace_doc(doc, [])
+        index.replace_doc(doc, [], SentenceRows())
         fingerprint.docs.pop(doc, None)
         index.save_fingerprint(fingerprint)
     embedded = _embed_documents(settings, index, fingerprint, plan.todo, progress)
+    lexical_rebuilt = refresh_lexical(index, fingerprint)
+    index.prune_originals(set(fingerprint.docs.values()))
     counts = index.chunk_counts()
     return IngestReport(plan=plan, warnings=scan.warnings, chunks_embedded=embedded,
                         documents=len(counts), chunks=sum(counts.values()),
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, lexical_rebuilt=lexical_rebuilt)
+
+
+def refresh_lexical(index: ChromaIndex, fingerprint: Fingerprint) -> bool:
+    """Rebuild the BM25 index from the chunks in Chroma unless it already matches them."""
+    folder = index.folder / "lexical"
+    current = LexicalIndex.load(folder)
+    if current is not None and current[1] == fingerprint.key():
+        return False
+    ids, texts, _ = index.all_chunks()
+    LexicalIndex.build(ids, texts).save(folder, fingerprint.key())
+    return True
 
 
 def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Fingerprint,
@@ -110,9 +125,10 @@ def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Finger
                                        f"{model} makes {dim} — run `rag ingest --rebuild`")
     fingerprint.dim = dim
     chunks = {s.doc: chunk_document(s, settings.chunk, token_counter(model)) for s in todo}
-    nodes = embed_chunks(embedder, chunks, settings.embed.batch_size, progress)
+    embedded = embed_documents(embedder, chunks, settings.embed.batch_size, progress)
     for source in todo:
-        index.replace_doc(source.doc, nodes[source.doc])
+        index.save_original(source.sha256, source.text)
+        index.replace_doc(source.doc, *embedded[source.doc])
         fingerprint.docs[source.doc] = source.sha256
         index.save_fingerprint(fingerprint)
     return sum(len(c) for c in chunks.values())

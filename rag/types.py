@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 ChunkKind = Literal["text", "table"]
 
@@ -31,9 +31,80 @@ class Chunk:
     end: int
     kind: ChunkKind
     text: str
+    # Each sentence (a row, in a table): (start, end) in `text`, then (start, end) in the original.
+    sentences: tuple[tuple[int, int, int, int], ...] = ()
 
     @staticmethod
     def make_id(doc: str, start: int, end: int, text: str) -> str:
         """Stable id: the same document, span and text always give the same id."""
         digest = hashlib.sha1(f"{doc}\0{start}\0{end}\0{text}".encode()).hexdigest()[:10]
         return f"{Path(doc).stem}:{start}-{end}:{digest}"
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk."""
+
+    rank: int
+    chunk_id: str
+    doc: str
+    start: int
+    end: int
+    kind: str
+    text: str
+    score: float
+    sentences: tuple[tuple[int, int, int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "doc": self.doc, "chunk_id": self.chunk_id,
+                "start": self.start, "end": self.end, "score": round(self.score, 6),
+                "text": self.text}
+
+
+@dataclass
+class Citation:
+    """A verified span of an original file: `quote == original[start:end]`."""
+
+    n: int
+    doc: str
+    title: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "doc": self.doc, "title": self.title, "chunk_id": self.chunk_id,
+                "start": self.start, "end": self.end, "quote": self.quote}
+
+
+@dataclass
+class Sentence:
+    text: str
+    citations: list[int]
+    support: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": self.citations, "support": round(self.support, 4)}
+
+
+@dataclass
+class Answer:
+    """The answer to one question: the object `rag ask --json` prints."""
+
+    question: str
+    answer: str
+    abstained: bool
+    backend: str
+    sentences: list[Sentence] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
+                "backend": self.backend, "sentences": [s.to_dict() for s in self.sentences],
+                "citations": [c.to_dict() for c in self.citations],
+                "retrieved": [p.to_dict() for p in self.retrieved],
+                "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()}}

@@ -31,7 +31,9 @@ def test_first_ingest_then_nothing_to_do(corpus_copy: Path, settings_for: Any,
     settings = settings_for(corpus_copy)
     report = ingest(settings, progress=False)
     assert [s.doc for s in report.plan.added] == DOCS
-    assert report.chunks_embedded == report.chunks == len(fake_embedder.embedded)
+    sentences = ChromaIndex(settings).sentences.count()
+    assert report.chunks_embedded == report.chunks
+    assert len(fake_embedder.embedded) == report.chunks + sentences  # each embedded once
     assert report.documents == 5
     before = counts(settings)
     fake_embedder.embedded.clear()
@@ -54,7 +56,9 @@ def test_changed_file_is_the_only_one_re_embedded(corpus_copy: Path, settings_fo
     report = ingest(settings, progress=False)
     assert [s.doc for s in report.plan.changed] == [C003]
     new_ids = ids_of(settings, C003)
-    assert len(fake_embedder.embedded) == report.chunks_embedded == len(new_ids)
+    new_sentences = ChromaIndex(settings).sentences.get(where={"doc": C003})["ids"]
+    assert report.chunks_embedded == len(new_ids)
+    assert len(fake_embedder.embedded) == len(new_ids) + len(new_sentences)
     assert any("A new closing paragraph" in text for text in fake_embedder.embedded)
     assert all(ids_of(settings, doc) == ids for doc, ids in untouched.items())
     fingerprint = ChromaIndex(settings).fingerprint()
@@ -70,6 +74,7 @@ def test_deleted_file_loses_its_chunks(corpus_copy: Path, settings_for: Any,
     assert report.plan.removed == [C000]
     assert C000 not in counts(settings)
     assert ids_of(settings, C000) == set()
+    assert ChromaIndex(settings).sentences.get(where={"doc": C000})["ids"] == []
     fingerprint = ChromaIndex(settings).fingerprint()
     assert fingerprint is not None and C000 not in fingerprint.docs
     assert report.documents == 4

@@ -1,0 +1,79 @@
+"""From a backend's draft to cited sentences: resolve, quote, verify, number.
+
+A sentence may cite only retrieved passages. A reference to a passage number resolves to the
+passage sentence that best supports it (or to the whole passage); an exact span must lie inside
+a retrieved passage. Quotes are sliced from the indexed original. Sentences that fail the
+verifier, or cite nothing valid, are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.backends import Draft, DraftSentence
+from rag.types import Citation, Passage, Sentence
+from rag.verify import Support, support
+
+if TYPE_CHECKING:
+    from rag.searcher import Searcher
+
+Span = tuple[Passage, int, int]
+
+
+def _best_sentence(text: str, passage: Passage, searcher: Searcher) -> Span:
+    original = searcher.original(passage.doc)
+    scored = [(support(text, [original[s:e]]), s, e) for _, _, s, e in passage.sentences]
+    best = max(scored, key=lambda t: t[0].score, default=None)
+    if best is None or not best[0].ok:
+        return passage, passage.start, passage.end
+    return passage, best[1], best[2]
+
+
+def resolve(draft: DraftSentence, passages: list[Passage], searcher: Searcher) -> list[Span]:
+    by_id = {p.chunk_id: p for p in passages}
+    spans = [(by_id[c], s, e) for c, s, e in draft.spans
+             if c in by_id and by_id[c].start <= s < e <= by_id[c].end]
+    if spans:
+        return spans
+    return [_best_sentence(draft.text, passages[r - 1], searcher)
+            for r in dict.fromkeys(draft.refs) if 1 <= r <= len(passages)]
+
+
+def _similarity(text: str, spans: list[Span], searcher: Searcher) -> float | None:
+    vectors = [v for p, s, e in spans if (v := searcher.sentence_vector(p.doc, s, e)) is not None]
+    if not vectors:
+        return None
+    query = np.asarray(searcher.embedder.get_text_embedding(text), dtype=np.float32)
+    return float(max(v @ query for v in vectors))
+
+
+def check(draft: DraftSentence, spans: list[Span], searcher: Searcher) -> Support:
+    quotes = [searcher.original(p.doc)[s:e] for p, s, e in spans]
+    similarity = 1.0 if draft.exact else _similarity(draft.text, spans, searcher)
+    return support(draft.text, quotes, similarity)
+
+
+def cite(draft: Draft, passages: list[Passage],
+         searcher: Searcher) -> tuple[list[Sentence], list[Citation]]:
+    citations: list[Citation] = []
+    numbers: dict[tuple[str, int, int], int] = {}
+    sentences: list[Sentence] = []
+    for item in draft.sentences:
+        spans = resolve(item, passages, searcher)
+        verdict = check(item, spans, searcher) if spans else None
+        if verdict is None or not verdict.ok:
+            continue
+        cited = []
+        for passage, start, end in spans:
+            key = (passage.doc, start, end)
+            if key not in numbers:
+                numbers[key] = len(citations) + 1
+                citations.append(Citation(
+                    n=numbers[key], doc=passage.doc, title=searcher.title(passage.doc, start),
+                    chunk_id=passage.chunk_id, start=start, end=end,
+                    quote=searcher.original(passage.doc)[start:end]))
+            cited.append(numbers[key])
+        sentences.append(Sentence(item.text, sorted(set(cited)), verdict.score))
+    return sentences, citations

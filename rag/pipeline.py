@@ -1,0 +1,68 @@
+"""The pipeline: question -> hybrid retrieval -> backend draft -> citations checked -> Answer.
+
+Every sentence that reaches the user cites at least one span of a retrieved passage, quoted
+exactly from the indexed original, and passed the shared verifier. Otherwise: abstention.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+
+import numpy as np
+
+from rag.backends import Draft, Query, get_backend
+from rag.citations import cite
+from rag.config import Settings, get_settings
+from rag.errors import UsageError
+from rag.retrieve import FusionWeights, HybridRetriever
+from rag.searcher import docs_known, get_searcher
+from rag.types import Answer
+from rag.vocab import expand_query
+
+ABSTENTION = "The corpus does not answer this question."
+
+
+def clean_question(question: str, limit: int) -> str:
+    """Control characters removed, whitespace collapsed; empty or over-long is an error."""
+    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise UsageError("the question is empty — ask something, e.g. rag ask \"What is the SCO?\"")
+    if len(text) > limit:
+        raise UsageError(f"the question is {len(text)} characters long; the limit is {limit}")
+    return text
+
+
+def answer(question: str, k: int | None = None, docs: list[str] | None = None,
+           backend: str | None = None, settings: Settings | None = None) -> Answer:
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    question = clean_question(question, settings.answer.max_question_chars)
+    searcher = get_searcher(settings)
+    docs = docs_known(searcher, docs)
+    k = k or settings.answer.k
+    expanded = expand_query(question)
+    vector = np.asarray(searcher.embedder.get_query_embedding(expanded), dtype=np.float32)
+    weights = FusionWeights(settings.retrieval.dense_weight, settings.retrieval.lexical_weight,
+                            settings.retrieval.candidates)
+    from llama_index.core.schema import QueryBundle
+
+    nodes = HybridRetriever(searcher, k, docs, weights).retrieve(
+        QueryBundle(question, embedding=vector.tolist()))
+    passages = [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))
+                for rank, n in enumerate(nodes, start=1)]
+    retrieved = time.perf_counter()
+    chosen = get_backend(backend or settings.answer.backend, settings)
+    draft: Draft = chosen.draft(Query(question, expanded, vector, searcher), passages)
+    sentences, citations = ([], []) if draft.abstain else cite(draft, passages, searcher)
+    done = time.perf_counter()
+    abstained = not sentences
+    text = ABSTENTION if abstained else " ".join(
+        f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in sentences)
+    return Answer(question=question, answer=text, abstained=abstained, backend=chosen.name,
+                  sentences=sentences, citations=citations, retrieved=passages,
+                  timings_ms={"retrieve": (retrieved - started) * 1000,
+                              "answer": (done - retrieved) * 1000,
+                              "total": (done - started) * 1000},
+                  notes=draft.notes)

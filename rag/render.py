@@ -1,0 +1,27 @@
+"""Plain-text rendering of an answer: the text with its markers, then the numbered sources."""
+
+from __future__ import annotations
+
+import textwrap
+
+from rag.types import Answer
+
+QUOTE_CHARS = 300
+
+
+def _short(text: str, limit: int = QUOTE_CHARS) -> str:
+    flat = " ".join(text.replace("■", " ").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def render_answer(answer: Answer) -> str:
+    lines = [textwrap.fill(answer.answer, width=100), ""]
+    if answer.abstained:
+        lines.append("Closest passages:")
+        lines += [f"  {p.rank}. {p.doc} (characters {p.start}-{p.end})\n"
+                  f"     \"{_short(p.text, 200)}\"" for p in answer.retrieved[:3]]
+    else:
+        lines.append("Sources:")
+        lines += [f"  [{c.n}] {c.title}\n      {c.doc}, characters {c.start}-{c.end}\n"
+                  f"      \"{_short(c.quote)}\"" for c in answer.citations]
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank.
+
+A llama-index retriever (public `retrieve()`, private `_retrieve()` hook), so it composes with
+llama-index; the query embedding is computed once and shared with the answerer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from rag.searcher import Searcher
+from rag.vocab import expand_query
+
+RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    dense: float = 1.0
+    lexical: float = 1.0
+    candidates: int = 30  # taken from each ranking before fusion
+
+
+def fuse(rankings: list[tuple[list[str], float]], k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of several rankings of ids."""
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, item in enumerate(ids):
+            scores[item] = scores.get(item, 0.0) + weight / (RRF_K + rank + 1)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+class HybridRetriever(BaseRetriever):
+    def __init__(self, searcher: Searcher, k: int = 5, docs: list[str] | None = None,
+                 weights: FusionWeights | None = None) -> None:
+        super().__init__()
+        self.searcher, self.k, self.docs = searcher, k, docs
+        self.weights = weights or FusionWeights()
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        expanded = expand_query(query_bundle.query_str)
+        if query_bundle.embedding is None:
+            query_bundle.embedding = self.searcher.embedder.get_query_embedding(expanded)
+        dense = self._dense(query_bundle.embedding)
+        lexical = [i for i, _ in self.searcher.lexical.search(expanded, self.weights.candidates,
+                                                              self._allowed())]
+        fused = fuse([(dense, self.weights.dense), (lexical, self.weights.lexical)], self.k)
+        return [NodeWithScore(node=TextNode(id_=chunk_id), score=score)
+                for chunk_id, score in fused]
+
+    def _dense(self, embedding: list[float]) -> list[str]:
+        collection = self.searcher.index.collection
+        where: dict[str, Any] | None = {"doc": {"$in": self.docs}} if self.docs else None
+        n = min(self.weights.candidates, len(self.searcher.chunks))
+        got = collection.query(query_embeddings=[embedding], n_results=n, where=where,
+                               include=["distances"])
+        return list(got["ids"][0])
+
+    def _allowed(self) -> set[str] | None:
+        if not self.docs:
+            return None
+        return {i for i, c in self.searcher.chunks.items() if c.doc in self.docs}

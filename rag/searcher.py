@@ -1,0 +1,110 @@
+"""Everything a query needs, loaded once per process: model, Chroma, BM25, chunks, sentences."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.config import Settings
+from rag.embed import get_embedder
+from rag.errors import FingerprintMismatchError, IndexMissingError, UsageError
+from rag.index import ChromaIndex, Fingerprint
+from rag.lexical import LexicalIndex
+from rag.metadata import DocMeta, load_metadata
+from rag.nodes import sentence_id
+from rag.types import Passage
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: str
+    doc: str
+    start: int
+    end: int
+    kind: str
+    text: str
+    sentences: tuple[tuple[int, int, int, int], ...]
+
+
+class Searcher:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.index = ChromaIndex(settings)
+        fingerprint = self.index.fingerprint()
+        if fingerprint is None or not fingerprint.docs:
+            raise IndexMissingError(f"the index at {settings.index_dir}/ is empty — run "
+                                    "`rag ingest`")
+        if fingerprint.builder() != Fingerprint.wanted(settings).builder():
+            raise FingerprintMismatchError("the index was built with other settings — run "
+                                           "`rag ingest --rebuild`")
+        loaded = LexicalIndex.load(settings.index_dir / "lexical")
+        if loaded is None or loaded[1] != fingerprint.key():
+            raise IndexMissingError("the BM25 index is missing or does not match the chunks "
+                                    "(an ingest was interrupted?) — run `rag ingest`")
+        self.fingerprint, self.lexical = fingerprint, loaded[0]
+        self.chunks = self._load_chunks()
+        self.sentence_ids, self.sentence_vectors = self._load_sentences()
+        self.embedder = get_embedder(settings.embed.model, settings.embed.device,
+                                     settings.embed.batch_size)
+        self.metadata: dict[str, DocMeta] = load_metadata(settings.corpus_dir,
+                                                          settings.metadata_file)
+        self._originals: dict[str, str] = {}
+
+    def _load_chunks(self) -> dict[str, ChunkRecord]:
+        ids, texts, metas = self.index.all_chunks()
+        return {i: ChunkRecord(i, str(m["doc"]), int(m["start"]), int(m["end"]), str(m["kind"]),
+                               t, tuple(tuple(s) for s in json.loads(str(m["sentences"]))))
+                for i, t, m in zip(ids, texts, metas, strict=True)}
+
+    def _load_sentences(self) -> tuple[dict[str, int], npt.NDArray[np.float32]]:
+        got = self.index.sentences.get(include=["embeddings"])
+        vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+        return {sid: row for row, sid in enumerate(got["ids"])}, vectors
+
+    def original(self, doc: str) -> str:
+        """The text `doc` was indexed from (citations quote it)."""
+        if doc not in self._originals:
+            sha = self.fingerprint.docs[doc]
+            path = self.settings.index_dir / "originals" / f"{sha}.txt"
+            self._originals[doc] = path.read_text(encoding="utf-8")
+        return self._originals[doc]
+
+    def sentence_vector(self, doc: str, start: int, end: int) -> npt.NDArray[np.float32] | None:
+        row = self.sentence_ids.get(sentence_id(doc, start, end))
+        return None if row is None else self.sentence_vectors[row]
+
+    def passage(self, chunk_id: str, rank: int, score: float) -> Passage:
+        c = self.chunks[chunk_id]
+        return Passage(rank=rank, chunk_id=c.id, doc=c.doc, start=c.start, end=c.end,
+                       kind=c.kind, text=c.text, score=score, sentences=c.sentences)
+
+    def title(self, doc: str, offset: int | None = None) -> str:
+        meta = self.metadata.get(doc)
+        if meta is None:
+            return doc
+        part = meta.part_at(self.original(doc), offset) if offset is not None else None
+        return f"{part.title} (in: {meta.title})" if part else meta.title
+
+
+@functools.cache
+def _cached(settings_json: str) -> Searcher:
+    return Searcher(Settings.model_validate_json(settings_json))
+
+
+def get_searcher(settings: Settings) -> Searcher:
+    """One Searcher per distinct configuration per process."""
+    return _cached(settings.model_dump_json())
+
+
+def docs_known(searcher: Searcher, docs: list[str] | None) -> list[str] | None:
+    if docs is None:
+        return None
+    unknown = sorted(set(docs) - set(searcher.fingerprint.docs))
+    if unknown:
+        known = ", ".join(sorted(searcher.fingerprint.docs))
+        raise UsageError(f"unknown document(s): {', '.join(unknown)}. Known: {known}")
+    return docs

@@ -1,0 +1,57 @@
+"""Is an answer sentence supported by the spans it cites? One check shared by every answerer.
+
+Support combines content-word overlap (stems, spelling-normalised) with embedding similarity.
+Hard rules: every number and every name in the sentence must occur in the cited text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.lexical import tokenize
+
+MIN_SUPPORT = 0.6
+LEXICAL_WEIGHT = 0.7
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[A-Za-z][\w’'-]*")
+
+
+@dataclass(frozen=True)
+class Support:
+    score: float
+    ok: bool
+    missing: list[str] = field(default_factory=list)
+
+
+def normalise_span(text: str) -> str:
+    """Cited text as the reader sees it: `■` as spaces, line-break hyphens joined."""
+    return re.sub(r"\s+", " ", re.sub(r"(?<=\w)-[ \t]*\n[ \t]*(?=\w)", "", text.replace("■", " ")))
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words (names, places, organisations); the first word only if an acronym."""
+    words = _WORD.findall(text)
+    found = {w for w in words[1:] if w[0].isupper() and tokenize(w)}
+    if words and sum(ch.isupper() for ch in words[0]) >= 2:
+        found.add(words[0])
+    return found
+
+
+def support(sentence: str, cited: list[str], similarity: float | None = None) -> Support:
+    """How well `cited` (original spans) supports `sentence`; `similarity` is their cosine."""
+    raw = " ".join(cited)
+    variants = f"{normalise_span(raw)} {re.sub(r'[-■]', ' ', raw)}"
+    cited_tokens = set(tokenize(variants))
+    words = tokenize(sentence)
+    lexical = sum(w in cited_tokens for w in words) / len(words) if words else 0.0
+    missing = sorted(numbers(sentence) - numbers(variants))
+    missing += sorted(n for n in names(sentence) if not set(tokenize(n)) <= cited_tokens)
+    score = lexical if similarity is None else (
+        LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * max(similarity, 0.0))
+    return Support(score=score, ok=not missing and bool(cited) and score >= MIN_SUPPORT,
+                   missing=missing)

@@ -1,0 +1,119 @@
+"""The corpus's vocabulary: abbreviations and their long forms, British and American spellings.
+
+A question in one form must find text written in the other. Abbreviations are expanded in the
+question (both directions); spellings are normalised on both sides of lexical matching, so any
+rule applies identically to questions and documents.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Abbreviation -> long forms, as the corpus writes them (case-insensitive).
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "EAEU": ("Eurasian Economic Union", "Eurasian Union"),
+    "EaEU": ("Eurasian Economic Union",),
+    "EEU": ("Eurasian Economic Union",),
+    "ECU": ("Eurasian Customs Union", "Customs Union"),
+    "EurAsEC": ("Eurasian Economic Community",),
+    "SCO": ("Shanghai Cooperation Organization", "Shanghai Cooperation Organisation"),
+    "CSTO": ("Collective Security Treaty Organization", "Collective Security Treaty Organisation"),
+    "CIS": ("Commonwealth of Independent States",),
+    "BRICS": ("Brazil, Russia, India, China and South Africa",),
+    "BRIC": ("Brazil, Russia, India, China",),
+    "ASEAN": ("Association of Southeast Asian Nations", "Association of South-East Asian Nations"),
+    "CORF": ("Collective Operational Reaction Force",),
+    "RATS": ("Regional Anti-Terrorist Structure", "Regional Anti-Terrorism Structure"),
+    "BRI": ("Belt and Road Initiative",),
+    "AIIB": ("Asian Infrastructure Investment Bank",),
+    "NATO": ("North Atlantic Treaty Organization",),
+    "FTA": ("free trade agreement",),
+    "UN": ("United Nations",),
+    "EU": ("European Union",),
+    "OSCE": ("Organization for Security and Co-operation in Europe",),
+}
+
+_SPELLING = [(re.compile(p), r) for p, r in [
+    (r"is(ation|ations|e|ed|es|ing|er|ers)$", r"iz\1"),  # organisation, recognise
+    (r"ys(e|ed|es|ing)$", r"yz\1"),  # analyse
+    (r"(?<=[a-z]{3})our(s|ed|ing|able|ite|ites|hood)?$", r"or\1"),  # behaviour, neighbour
+    (r"(?<=[a-z]{3})tre(s|d)?$", r"ter\1"),  # centre
+    (r"^(def|off|lic|pret)ence(s)?$", r"\1ense\2"),  # defence
+    (r"^programme(s)?$", r"program\1"),
+    (r"^sceptic", "skeptic"),
+    (r"^focuss(ed|ing)$", r"focus\1"),
+    (r"(?<=[a-z]{2}e)ll(ed|ing|er|ers)$", r"l\1"),  # travelled, modelling
+]]
+
+
+def american(word: str) -> str:
+    """One spelling for both sides of a lexical match (lower-case input)."""
+    for pattern, replacement in _SPELLING:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def _phrase(text: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])" + re.escape(text).replace(r"\ ", r"\s+") + r"(?![\w-])",
+                      re.IGNORECASE)
+
+
+_FORWARD = [(_phrase(a), forms) for a, forms in ABBREVIATIONS.items()]
+_BACKWARD = [(_phrase(form), a) for a, forms in ABBREVIATIONS.items() for form in forms]
+
+
+def expand_query(question: str) -> str:
+    """The question plus the other forms of each abbreviation or long form it contains."""
+    extra: list[str] = []
+    for pattern, forms in _FORWARD:
+        if pattern.search(question):
+            extra += [f for f in forms if f not in extra]
+    for pattern, abbreviation in _BACKWARD:
+        if pattern.search(question) and abbreviation not in extra:
+            extra.append(abbreviation)
+    extra = [e for e in extra if not _phrase(e).search(question)]
+    return question if not extra else f"{question} ({'; '.join(extra)})"
+
+
+def _aliases() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
+    from rag.lexical import tokenize
+
+    groups: dict[str, set[str]] = {}
+    for abbreviation, forms in ABBREVIATIONS.items():
+        groups.setdefault(abbreviation.upper(), set()).update([abbreviation, *forms])
+    found = []
+    for names in groups.values():
+        token_sets = [frozenset(tokenize(n)) for n in names if tokenize(n)]
+        found += [(t, token_sets) for t in token_sets]
+    return found
+
+
+# Words that shape a question but are not its content (already stemmed, as `tokenize` gives).
+QUESTION_WORDS = frozenset([
+    "what", "which", "who", "whom", "whose", "when", "where", "whi", "how", "mani", "much", "do",
+    "doe", "did", "have", "has", "had", "can", "could", "would", "should", "may", "might",
+    "must", "accord", "main", "describ", "explain", "say", "said", "tell", "name", "list",
+    "give", "kind", "sort",
+])
+
+
+def coverage(question_words: list[str], sentence_words: set[str]) -> float:
+    """Share of the question's content words in a sentence; an abbreviation in one and its
+    long form in the other count as a match (both are lists/sets of `tokenize` output)."""
+    wanted = set(question_words) - QUESTION_WORDS
+    if not wanted:
+        return 0.0
+    matched = wanted & sentence_words
+    for form, alternatives in _alias_table():
+        if form <= wanted and any(alt <= sentence_words for alt in alternatives):
+            matched |= form
+    return len(matched) / len(wanted)
+
+
+_ALIAS_CACHE: list[tuple[frozenset[str], list[frozenset[str]]]] = []
+
+
+def _alias_table() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
+    if not _ALIAS_CACHE:
+        _ALIAS_CACHE.extend(_aliases())
+    return _ALIAS_CACHE
