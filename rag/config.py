@@ -71,7 +71,7 @@ class ExtractiveSettings(BaseModel):
                           "this margin of the best one.")
     lexical_weight: float = Field(default=0.5, ge=0, description="Weight of the share of the "
                                   "question's content words found in a sentence.")
-    number_bonus: float = Field(default=0.1, ge=0, description="Added to sentences with a number "
+    number_bonus: float = Field(default=0.3, ge=0, description="Added to sentences with a number "
                                 "when the question asks how many, how much or when.")
     min_words: int = Field(default=3, ge=1, description="Shorter sentences (headings, captions) "
                            "are not answers.")

@@ -14,6 +14,18 @@ from rag.lexical import tokenize
 MIN_SUPPORT = 0.6
 LEXICAL_WEIGHT = 0.7
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+OPENERS = frozenset([
+    "a", "about", "according", "after", "against", "all", "also", "although", "among", "an",
+    "and", "another", "any", "are", "as", "at", "because", "before", "both", "but", "by",
+    "despite", "during", "each", "either", "even", "for", "from", "further", "furthermore",
+    "given", "he", "her", "here", "his", "however", "if", "in", "indeed", "instead", "it", "its",
+    "many", "meanwhile", "moreover", "most", "much", "nevertheless", "no", "nonetheless", "not",
+    "of", "on", "one", "only", "other", "others", "our", "over", "overall", "rather", "several",
+    "she", "similarly", "since", "so", "some", "still", "such", "than", "that", "the", "their",
+    "then", "there", "therefore", "these", "they", "this", "those", "though", "thus", "to",
+    "today", "under", "unlike", "until", "we", "what", "when", "whereas", "which", "while",
+    "who", "why", "with", "within", "without", "yet",
+])
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")
 
 
@@ -34,10 +46,11 @@ def numbers(text: str) -> set[str]:
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words (names, places, organisations); the first word only if an acronym."""
+    """Capitalised words (names, places, organisations). The first word of the sentence too,
+    unless it is a common opener ("However", "In", "This") capitalised only by position."""
     words = _WORD.findall(text)
     found = {w for w in words[1:] if w[0].isupper() and tokenize(w)}
-    if words and sum(ch.isupper() for ch in words[0]) >= 2:
+    if words and words[0].lower() not in OPENERS and tokenize(words[0]):
         found.add(words[0])
     return found
 
