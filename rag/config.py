@@ -58,12 +58,15 @@ class RetrievalSettings(BaseModel):
                                 "ranking in reciprocal-rank fusion.")
     lexical_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking "
                                   "in reciprocal-rank fusion.")
+    sentence_weight: float = Field(default=1.0, ge=0, description="Weight of the ranking of "
+                                   "passages by their sentence closest to the question "
+                                   "(sentence-window retrieval) in the fusion.")
     candidates: int = Field(default=30, ge=1, description="Passages taken from each ranking "
                             "before fusion.")
 
 
 class ExtractiveSettings(BaseModel):
-    min_score: float = Field(default=0.55, description="Below this best-sentence score the "
+    min_score: float = Field(default=0.72, description="Below this best-sentence score the "
                              "answer is an abstention (tuned on the gold set's unanswerable "
                              "questions).")
     max_sentences: int = Field(default=3, ge=1, description="Most sentences in an answer.")

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,15 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+@functools.lru_cache(maxsize=200_000)
+def _term(word: str) -> str:
+    return _stemmer()(american(word))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word stems, stop words dropped, British spellings made American."""
-    stem, stop = _stemmer(), _stopwords()
-    return [stem(american(w)) for w in _TOKEN.findall(text.lower().replace("’", "'"))
-            if w not in stop]
+    stop = _stopwords()
+    return [_term(w) for w in _TOKEN.findall(text.lower().replace("’", "'")) if w not in stop]
 
 
 class LexicalIndex:
@@ -61,8 +65,8 @@ class LexicalIndex:
     def search(self, query: str, k: int,
                allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Up to k (chunk id, score) pairs with a positive score, best first."""
-        tokens = tokenize(query)
-        if not tokens or not self.ids:
+        tokens = list(dict.fromkeys(tokenize(query)))  # each term once: spelled-out
+        if not tokens or not self.ids:                 # abbreviations must not swamp the rest
             return []
         mask = None
         if allowed is not None:
@@ -71,6 +75,12 @@ class LexicalIndex:
         docs, scores = self.bm25.retrieve([tokens], k=min(k, len(self.ids)), show_progress=False,
                                           weight_mask=mask)
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    @property
+    def vocabulary(self) -> Container[str]:
+        """Every token (as `tokenize` makes them) that occurs in the indexed chunks."""
+        vocab: Container[str] = self.bm25.vocab_dict
+        return vocab
 
     def save(self, folder: Path, key: str) -> None:
         """Write into folder/<key>/, then point folder/current.json at it; drop older builds."""

@@ -46,7 +46,8 @@ def retrieval(item: GoldItem, retrieved: list[dict[str, Any]], k: int) -> dict[s
 
 def answer_overlap(gold: str, produced: str) -> dict[str, float]:
     """Token recall and F1 of the gold answer in the produced answer (SQuAD)."""
-    gold_tokens, produced_tokens = squad_tokens(gold), squad_tokens(re.sub(r"\[\d+\]", "", produced))
+    gold_tokens = squad_tokens(gold)
+    produced_tokens = squad_tokens(re.sub(r"\[\d+\]", "", produced))
     common = sum((Counter(gold_tokens) & Counter(produced_tokens)).values())
     if not gold_tokens or not produced_tokens or not common:
         return {"token_recall": 0.0, "f1": 0.0}

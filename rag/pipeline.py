@@ -43,9 +43,9 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     docs = docs_known(searcher, docs)
     k = k or settings.answer.k
     expanded = expand_query(question)
-    vector = np.asarray(searcher.embedder.get_query_embedding(expanded), dtype=np.float32)
-    weights = FusionWeights(settings.retrieval.dense_weight, settings.retrieval.lexical_weight,
-                            settings.retrieval.candidates)
+    vector = np.asarray(searcher.embedder.get_query_embedding(question), dtype=np.float32)
+    r = settings.retrieval
+    weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates)
     from llama_index.core.schema import QueryBundle
 
     nodes = HybridRetriever(searcher, k, docs, weights).retrieve(

@@ -22,6 +22,7 @@ RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
 class FusionWeights:
     dense: float = 1.0
     lexical: float = 1.0
+    sentences: float = 1.0
     candidates: int = 30  # taken from each ranking before fusion
 
 
@@ -46,19 +47,36 @@ class HybridRetriever(BaseRetriever):
         if query_bundle.embedding is None:
             query_bundle.embedding = self.searcher.embedder.get_query_embedding(expanded)
         dense = self._dense(query_bundle.embedding)
+        by_sentence = self._sentence_dense(query_bundle.embedding)
         lexical = [i for i, _ in self.searcher.lexical.search(expanded, self.weights.candidates,
                                                               self._allowed())]
-        fused = fuse([(dense, self.weights.dense), (lexical, self.weights.lexical)], self.k)
+        fused = fuse([(dense, self.weights.dense), (lexical, self.weights.lexical),
+                      (by_sentence, self.weights.sentences)], self.k)
         return [NodeWithScore(node=TextNode(id_=chunk_id), score=score)
                 for chunk_id, score in fused]
 
     def _dense(self, embedding: list[float]) -> list[str]:
         collection = self.searcher.index.collection
-        where: dict[str, Any] | None = {"doc": {"$in": self.docs}} if self.docs else None
         n = min(self.weights.candidates, len(self.searcher.chunks))
-        got = collection.query(query_embeddings=[embedding], n_results=n, where=where,
+        got = collection.query(query_embeddings=[embedding], n_results=n, where=self._where(),
                                include=["distances"])
         return list(got["ids"][0])
+
+    def _sentence_dense(self, embedding: list[float]) -> list[str]:
+        """Chunks ranked by their sentence closest to the question (sentence-window retrieval)."""
+        if not self.weights.sentences:
+            return []
+        got = self.searcher.index.sentences.query(
+            query_embeddings=[embedding], n_results=min(self.weights.candidates * 2,
+                                                        len(self.searcher.chunks_of_sentence)),
+            where=self._where(), include=["distances"])
+        ranked: dict[str, None] = {}
+        for sid in got["ids"][0]:
+            ranked.update(dict.fromkeys(self.searcher.chunks_of_sentence.get(sid, [])))
+        return list(ranked)[: self.weights.candidates]
+
+    def _where(self) -> dict[str, Any] | None:
+        return {"doc": {"$in": self.docs}} if self.docs else None
 
     def _allowed(self) -> set[str] | None:
         if not self.docs:

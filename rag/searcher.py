@@ -47,6 +47,11 @@ class Searcher:
                                     "(an ingest was interrupted?) — run `rag ingest`")
         self.fingerprint, self.lexical = fingerprint, loaded[0]
         self.chunks = self._load_chunks()
+        self.chunks_of_sentence: dict[str, list[str]] = {}
+        for chunk in self.chunks.values():
+            for _, _, start, end in chunk.sentences:
+                sid = sentence_id(chunk.doc, start, end)
+                self.chunks_of_sentence.setdefault(sid, []).append(chunk.id)
         self.sentence_ids, self.sentence_vectors = self._load_sentences()
         self.embedder = get_embedder(settings.embed.model, settings.embed.device,
                                      settings.embed.batch_size)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answerable import can_answer, unknown_to_corpus
 from rag.backends import Draft, DraftSentence, Query, register
 from rag.config import Settings
 from rag.lexical import tokenize
@@ -41,7 +42,12 @@ class ExtractiveBackend:
         self.cfg = settings.extractive
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
-        ranked = sorted(self._candidates(query, passages), key=lambda c: -c.score)
+        unknown = unknown_to_corpus(query.question, query.searcher.lexical.vocabulary)
+        if unknown:
+            return Draft([], abstain=True,
+                         notes=[f"the corpus never mentions: {', '.join(unknown)}"])
+        ranked = sorted((c for c in self._candidates(query, passages)
+                         if can_answer(query.question, c.text)), key=lambda c: -c.score)
         if not ranked or ranked[0].score < self.cfg.min_score:
             best = f"{ranked[0].score:.3f}" if ranked else "none"
             return Draft([], abstain=True, notes=[f"best sentence score {best} is below "

@@ -1,0 +1,67 @@
+"""The gold set: schema, verbatim quotes, and the coverage the evaluation needs."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from rag.errors import UsageError
+from rag.gold import GoldItem, load_gold, missing_quotes, normalize
+from rag.metadata import load_metadata
+from tests.conftest import CORPUS, DOCS
+
+GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"
+
+
+def test_every_quote_is_verbatim_in_its_document() -> None:
+    assert missing_quotes(load_gold(GOLD), CORPUS) == []
+
+
+def test_coverage_of_types_and_documents() -> None:
+    items = load_gold(GOLD)
+    types = Counter(item.type for item in items)
+    assert len(items) >= 80
+    assert types["unanswerable"] >= 10 and types["multi_doc"] >= 8
+    assert types["table"] >= 8 and types["number"] >= 15
+    docs = Counter(doc for item in items for doc in {d for d, _ in item.quotes()})
+    assert set(docs) == set(DOCS)
+    original = (CORPUS / DOCS[4]).read_text("utf-8")
+    meta = load_metadata(CORPUS, "metadata.toml")[DOCS[4]]
+    text = normalize(original)
+    starts = [text.index(normalize(p.starts_with)) for p in meta.parts]
+    parts: Counter[int] = Counter()
+    for item in items:
+        for doc, quote in item.quotes():
+            if doc == DOCS[4]:
+                parts[sum(text.index(normalize(quote)) >= s for s in starts)] += 1
+    assert set(parts) == {1, 2, 3}  # each of the three articles of document 004
+
+
+def test_quote_normalisation() -> None:
+    assert normalize("re-\nceived  a■shot") == "received a shot"
+    assert normalize("Post-\nSoviet") == "Post-Soviet"
+    assert normalize("1996-\n1998") == "1996-1998"
+
+
+@pytest.mark.parametrize("bad", [
+    {"id": "x", "question": "What?", "answer": "", "type": "fact", "doc": "a",
+     "evidence": ["q" * 50]},
+    {"id": "x", "question": "What is it?", "answer": "y", "type": "unanswerable"},
+    {"id": "x", "question": "What is it?", "answer": "y", "type": "fact", "doc": "a",
+     "evidence": ["too short"]},
+    {"id": "x", "question": "What is it?", "answer": "y", "type": "fact"},
+    {"id": "x", "question": "What is it?", "answer": "y", "type": "opinion", "doc": "a",
+     "evidence": ["q" * 50]},
+])
+def test_schema_violations_are_rejected(tmp_path: Path, bad: dict[str, object]) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps(bad) + "\n")
+    with pytest.raises(UsageError, match="not a valid gold item"):
+        load_gold(path)
+
+
+def test_valid_multi_document_item() -> None:
+    item = GoldItem.model_validate({"id": "m1", "question": "Which states?", "answer": "five",
+                                    "type": "multi_doc", "evidence_by_doc": {"a": ["x" * 40]}})
+    assert item.quotes() == [("a", "x" * 40)]
