@@ -10,6 +10,7 @@ import time
 import unicodedata
 
 import numpy as np
+from llama_index.core.schema import QueryBundle
 
 from rag.backends import Draft, Query, get_backend
 from rag.citations import cite
@@ -18,7 +19,6 @@ from rag.errors import UsageError
 from rag.retrieve import FusionWeights, HybridRetriever
 from rag.searcher import docs_known, get_searcher
 from rag.types import Answer
-from rag.vocab import expand_query
 
 ABSTENTION = "The corpus does not answer this question."
 
@@ -42,19 +42,16 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     searcher = get_searcher(settings)
     docs = docs_known(searcher, docs)
     k = k or settings.answer.k
-    expanded = expand_query(question)
     vector = np.asarray(searcher.embedder.get_query_embedding(question), dtype=np.float32)
     r = settings.retrieval
     weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates)
-    from llama_index.core.schema import QueryBundle
-
     nodes = HybridRetriever(searcher, k, docs, weights).retrieve(
         QueryBundle(question, embedding=vector.tolist()))
     passages = [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))
                 for rank, n in enumerate(nodes, start=1)]
     retrieved = time.perf_counter()
     chosen = get_backend(backend or settings.answer.backend, settings)
-    draft: Draft = chosen.draft(Query(question, expanded, vector, searcher), passages)
+    draft: Draft = chosen.draft(Query(question, vector, searcher), passages)
     sentences, citations = ([], []) if draft.abstain else cite(draft, passages, searcher)
     done = time.perf_counter()
     abstained = not sentences

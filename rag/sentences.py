@@ -10,6 +10,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
+from rag.tables import CAPTION
 from rag.types import ChunkKind
 
 _ABBREVIATION_END = re.compile(
@@ -68,8 +69,6 @@ CONTEXT_LINES = 3  # caption ("TABLE 1"), title, header row
 def table_context(text: str, sentences: Sequence[tuple[int, int, int, int]]) -> int:
     """How many leading lines of a table chunk are its caption, title and header (0 when the
     chunk continues a table split across chunks)."""
-    from rag.tables import CAPTION
-
     if sentences and CAPTION.match(text[sentences[0][0]:sentences[0][1]]):
         return min(CONTEXT_LINES, len(sentences))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rag.gold import normalize
 from rag.lexical import tokenize
 
 MIN_SUPPORT = 0.6
@@ -36,11 +37,6 @@ class Support:
     missing: list[str] = field(default_factory=list)
 
 
-def normalise_span(text: str) -> str:
-    """Cited text as the reader sees it: `■` as spaces, line-break hyphens joined."""
-    return re.sub(r"\s+", " ", re.sub(r"(?<=\w)-[ \t]*\n[ \t]*(?=\w)", "", text.replace("■", " ")))
-
-
 def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
@@ -58,7 +54,8 @@ def names(text: str) -> set[str]:
 def support(sentence: str, cited: list[str], similarity: float | None = None) -> Support:
     """How well `cited` (original spans) supports `sentence`; `similarity` is their cosine."""
     raw = " ".join(cited)
-    variants = f"{normalise_span(raw)} {re.sub(r'[-■]', ' ', raw)}"
+    # As the reader sees it (line-break hyphens joined), and with every hyphen a space.
+    variants = f"{normalize(raw)} {re.sub(r'[-■]', ' ', raw)}"
     cited_tokens = set(tokenize(variants))
     words = tokenize(sentence)
     lexical = sum(w in cited_tokens for w in words) / len(words) if words else 0.0

@@ -7,6 +7,7 @@ rule applies identically to questions and documents.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Abbreviation -> long forms, as the corpus writes them (case-insensitive).
@@ -75,6 +76,7 @@ def expand_query(question: str) -> str:
     return question if not extra else f"{question} ({'; '.join(extra)})"
 
 
+@functools.cache
 def _aliases() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
     from rag.lexical import tokenize
 
@@ -104,16 +106,7 @@ def coverage(question_words: list[str], sentence_words: set[str]) -> float:
     if not wanted:
         return 0.0
     matched = wanted & sentence_words
-    for form, alternatives in _alias_table():
+    for form, alternatives in _aliases():
         if form <= wanted and any(alt <= sentence_words for alt in alternatives):
             matched |= form
     return len(matched) / len(wanted)
-
-
-_ALIAS_CACHE: list[tuple[frozenset[str], list[frozenset[str]]]] = []
-
-
-def _alias_table() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
-    if not _ALIAS_CACHE:
-        _ALIAS_CACHE.extend(_aliases())
-    return _ALIAS_CACHE

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 @dataclass
 class Query:
     question: str
-    expanded: str
     vector: npt.NDArray[np.float32]
     searcher: Searcher
 
