@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.config import Settings, get_settings
-from rag.errors import RagError
+from rag.errors import RagError, UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--doc", action="append", metavar="FILE",
                      help="only this document (repeatable)")
     ask.add_argument("--backend", metavar="NAME", help="answer backend (default: extractive)")
+    evaluate = commands.add_parser("eval", parents=[common],
+                                   help="score the pipeline and baselines on a gold set")
+    evaluate.add_argument("--gold", type=Path, metavar="FILE",
+                          help="gold question set (default: eval/gold.jsonl)")
+    evaluate.add_argument("--k", type=int, default=5, metavar="N",
+                          help="passages retrieved and scored per question (default: 5)")
+    evaluate.add_argument("--out", type=Path, metavar="DIR",
+                          help="report folder (default: eval/report)")
+    evaluate.add_argument("--backend", metavar="NAME", help="answer backend to evaluate")
+    evaluate.add_argument("--no-baselines", action="store_true",
+                          help="skip the vanilla llama-index and BM25 baselines")
+    evaluate.add_argument("--thresholds", type=Path, metavar="FILE",
+                          help="gate file (default: eval/thresholds.toml)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     status = commands.add_parser("status", parents=[common], help="show what the index holds")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -87,9 +101,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluate import EvalOptions, evaluate
+    from rag.evaluate.report import QUALITY, TIMINGS, gate_section, overall_table
+
+    if args.k < 1:
+        raise UsageError("--k must be at least 1")
+    settings = _settings(args)
+    options = EvalOptions(gold=args.gold or settings.eval.gold, k=args.k,
+                          out=args.out or settings.eval.report_dir, backend=args.backend,
+                          baselines=not args.no_baselines, thresholds=args.thresholds,
+                          progress=not args.quiet)
+    summary, warnings = evaluate(settings, options)
+    for warning in warnings:
+        _warn(warning)
+    print(overall_table(summary, QUALITY + TIMINGS))
+    print(f"\nVerifier accuracy on {summary['verifier']['cases']} perturbed answers: "
+          f"{summary['verifier']['accuracy']:.3f}. Failing questions: {summary['failures']}.")
+    print(f"Report: {options.out}/summary.md\n\nGate: {gate_section(summary['gate'])}")
+    return 0 if summary["gate"]["passed"] else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask}
+    handlers = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "eval": cmd_eval}
     try:
         return handlers[args.command](args)
     except RagError as err:

@@ -87,6 +87,17 @@ class AnswerSettings(BaseModel):
                                     "refused with a clear error.")
 
 
+class EvalSettings(BaseModel):
+    gold: Path = Field(default=Path("eval/gold.jsonl"), description="Gold question set that "
+                       "`rag eval` scores (schema: eval/README.md).")
+    report_dir: Path = Field(default=Path("eval/report"), description="Where `rag eval` writes "
+                             "results.jsonl, summary.json, summary.md, the chart and failures.")
+    thresholds: Path = Field(default=Path("eval/thresholds.toml"), description="Floors and "
+                             "ceilings of the CI gate; `rag eval` exits 1 when one is broken.")
+    bm25_chunk_tokens: int = Field(default=512, ge=16, description="Chunk size (tokens) of the "
+                                   "plain-BM25 baseline.")
+
+
 class Settings(BaseSettings):
     """Everything configurable, with a description on every field."""
 
@@ -115,6 +126,7 @@ class Settings(BaseSettings):
     extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings,
                                            description="The no-LLM answerer.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answering.")
+    eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation harness.")
 
     @classmethod
     def settings_customise_sources(

@@ -70,6 +70,8 @@ def load_gold(path: Path) -> list[GoldItem]:
             items.append(GoldItem.model_validate(json.loads(line)))
         except (ValueError, ValidationError) as err:
             raise UsageError(f"{path}:{number}: not a valid gold item: {err}") from err
+    if not items:
+        raise UsageError(f"{path} holds no questions")
     if len({item.id for item in items}) != len(items):
         raise UsageError(f"{path}: duplicate ids")
     return items

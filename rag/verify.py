@@ -51,6 +51,13 @@ def names(text: str) -> set[str]:
     return found
 
 
+def _named(token: str, cited: set[str]) -> bool:
+    """A name token is in the cited text as such or as a derived form, either way round:
+    Kazakhstan / Kazakhstani, Russia / Russian (stems of at least 4 letters)."""
+    return token in cited or (len(token) >= 4 and any(
+        len(c) >= 4 and (c.startswith(token) or token.startswith(c)) for c in cited))
+
+
 def support(sentence: str, cited: list[str], similarity: float | None = None) -> Support:
     """How well `cited` (original spans) supports `sentence`; `similarity` is their cosine."""
     raw = " ".join(cited)
@@ -60,7 +67,8 @@ def support(sentence: str, cited: list[str], similarity: float | None = None) ->
     words = tokenize(sentence)
     lexical = sum(w in cited_tokens for w in words) / len(words) if words else 0.0
     missing = sorted(numbers(sentence) - numbers(variants))
-    missing += sorted(n for n in names(sentence) if not set(tokenize(n)) <= cited_tokens)
+    missing += sorted(n for n in names(sentence)
+                      if not all(_named(t, cited_tokens) for t in tokenize(n)))
     score = lexical if similarity is None else (
         LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * max(similarity, 0.0))
     return Support(score=score, ok=not missing and bool(cited) and score >= MIN_SUPPORT,

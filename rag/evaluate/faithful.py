@@ -1,0 +1,115 @@
+"""Faithfulness of answers, and the accuracy of the verifier that judges it.
+
+Both use the one verifier every answerer goes through (`rag.verify.support`), with the same
+inputs: the sentence, the quoted spans it cites, and their embedding similarity.
+
+The perturbation set is built from the gold items: each gold answer cited by its own evidence
+must be accepted; the same answer with one number changed, with one name swapped for another
+name from the gold set, or citing another document's evidence must be rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag.gold import GoldItem
+from rag.lexical import tokenize
+from rag.verify import Support, names, numbers, support
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    kind: str  # unchanged | number | name | citation
+    text: str
+    quotes: tuple[str, ...]
+    expect_ok: bool
+
+
+class Verifier:
+    """`support()` with similarities from the embedding model, each text embedded once."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self._vectors: dict[str, np.ndarray[Any, Any]] = {}
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        for text, vector in zip(todo, self.embedder.get_text_embedding_batch(todo), strict=True):
+            self._vectors[text] = np.asarray(vector, dtype=np.float32)
+
+    def check(self, text: str, quotes: Sequence[str]) -> Support:
+        self.prepare([text, *quotes])
+        similarity = max((float(self._vectors[q] @ self._vectors[text]) for q in quotes),
+                         default=None)
+        return support(text, list(quotes), similarity)
+
+
+def sentence_verdicts(result: dict[str, Any], verifier: Verifier) -> list[bool]:
+    """For each answer sentence: do the spans it cites support it?"""
+    quotes = {c["n"]: c["quote"] for c in result["citations"]}
+    return [bool(s["citations"]) and all(n in quotes for n in s["citations"])
+            and verifier.check(s["text"], [quotes[n] for n in s["citations"]]).ok
+            for s in result["sentences"]]
+
+
+def _swap_number(text: str, cited: str) -> str | None:
+    match = _NUMBER.search(text)
+    if not match:
+        return None
+    taken, value = numbers(cited), match.group()
+    digits = value.replace(",", "")
+    for step in range(1, 50):
+        new = str(int(digits) + step) if digits.isdigit() else f"{digits}{step}"
+        if new not in taken:
+            return text[:match.start()] + new + text[match.end():]
+    return None
+
+
+def _swap_name(text: str, cited: str, pool: list[str], seed: int) -> str | None:
+    own = sorted(n for n in names(text) if re.search(rf"\b{re.escape(n)}\b", text))
+    cited_tokens = set(tokenize(cited))
+    strangers = [p for p in pool if not set(tokenize(p)) <= cited_tokens]
+    if not own or not strangers:
+        return None
+    other = strangers[seed % len(strangers)]
+    return re.sub(rf"\b{re.escape(own[0])}\b", other, text, count=1)
+
+
+def perturbation_cases(items: list[GoldItem]) -> list[Case]:
+    answerable = [i for i in items if i.type != "unanswerable"]
+    pool = sorted({n for i in answerable for n in names(i.answer) if len(tokenize(n)) == 1})
+    cases = []
+    for seq, item in enumerate(answerable):
+        quotes = tuple(q for _, q in item.quotes())
+        cited = " ".join(quotes)
+        cases.append(Case(item.id, "unchanged", item.answer, quotes, True))
+        if (text := _swap_number(item.answer, cited)) is not None:
+            cases.append(Case(item.id, "number", text, quotes, False))
+        if (text := _swap_name(item.answer, cited, pool, seq)) is not None:
+            cases.append(Case(item.id, "name", text, quotes, False))
+        docs = {d for d, _ in item.quotes()}
+        others = answerable[seq + 1:] + answerable[:seq]
+        other = next((o for o in others if not docs & {d for d, _ in o.quotes()}), None)
+        if other is not None:
+            cases.append(Case(item.id, "citation", item.answer,
+                              tuple(q for _, q in other.quotes()), False))
+    return cases
+
+
+def verifier_accuracy(cases: list[Case], verifier: Verifier) -> tuple[dict[str, Any], list[Case]]:
+    """Accuracy overall and per kind, and the cases it got wrong."""
+    verifier.prepare([t for c in cases for t in (c.text, *c.quotes)])
+    wrong = [c for c in cases if verifier.check(c.text, c.quotes).ok != c.expect_ok]
+    kinds = sorted({c.kind for c in cases})
+    by_kind = {k: 1 - sum(c.kind == k for c in wrong) / sum(c.kind == k for c in cases)
+               for k in kinds}
+    return {"accuracy": 1 - len(wrong) / len(cases) if cases else None, "cases": len(cases),
+            "by_kind": by_kind}, wrong
