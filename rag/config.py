@@ -61,6 +61,9 @@ class RetrievalSettings(BaseModel):
     sentence_weight: float = Field(default=1.0, ge=0, description="Weight of the ranking of "
                                    "passages by their sentence closest to the question "
                                    "(sentence-window retrieval) in the fusion.")
+    mmr_lambda: float = Field(default=1.0, ge=0, le=1, description="Maximal marginal "
+                              "relevance over the fused candidates: 1.0 is off; lower values "
+                              "trade relevance for passages unlike those already chosen.")
     candidates: int = Field(default=30, ge=1, description="Passages taken from each ranking "
                             "before fusion.")
 

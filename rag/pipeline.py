@@ -44,7 +44,8 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     k = k or settings.answer.k
     vector = np.asarray(searcher.embedder.get_query_embedding(question), dtype=np.float32)
     r = settings.retrieval
-    weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates)
+    weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates,
+                            r.mmr_lambda)
     nodes = HybridRetriever(searcher, k, docs, weights).retrieve(
         QueryBundle(question, embedding=vector.tolist()))
     passages = [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))

@@ -24,6 +24,7 @@ class FusionWeights:
     lexical: float = 1.0
     sentences: float = 1.0
     candidates: int = 30  # taken from each ranking before fusion
+    mmr_lambda: float = 1.0  # 1.0: no maximal-marginal-relevance re-ranking
 
 
 def fuse(rankings: list[tuple[list[str], float]], k: int) -> list[tuple[str, float]]:
@@ -33,6 +34,22 @@ def fuse(rankings: list[tuple[list[str], float]], k: int) -> list[tuple[str, flo
         for rank, item in enumerate(ids):
             scores[item] = scores.get(item, 0.0) + weight / (RRF_K + rank + 1)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def mmr(ranked: list[tuple[str, float]], vectors: dict[str, Any], lam: float,
+        k: int) -> list[tuple[str, float]]:
+    """Maximal marginal relevance: each next pick maximises lam * relevance (fused score,
+    scaled to [0, 1]) - (1 - lam) * its highest cosine to a passage already picked."""
+    top = ranked[0][1] if ranked else 1.0
+    left, chosen = list(ranked), list[tuple[str, float]]()
+    while left and len(chosen) < k:
+        def value(item: tuple[str, float]) -> float:
+            overlap = max((float(vectors[item[0]] @ vectors[c]) for c, _ in chosen), default=0.0)
+            return lam * item[1] / top - (1 - lam) * overlap
+        best = max(left, key=value)
+        left.remove(best)
+        chosen.append(best)
+    return chosen
 
 
 class HybridRetriever(BaseRetriever):
@@ -50,8 +67,12 @@ class HybridRetriever(BaseRetriever):
         by_sentence = self._sentence_dense(query_bundle.embedding)
         lexical = [i for i, _ in self.searcher.lexical.search(expanded, self.weights.candidates,
                                                               self._allowed())]
+        use_mmr = self.weights.mmr_lambda < 1
         fused = fuse([(dense, self.weights.dense), (lexical, self.weights.lexical),
-                      (by_sentence, self.weights.sentences)], self.k)
+                      (by_sentence, self.weights.sentences)],
+                     self.weights.candidates if use_mmr else self.k)
+        if use_mmr:
+            fused = mmr(fused, self.searcher.chunk_vectors(), self.weights.mmr_lambda, self.k)
         return [NodeWithScore(node=TextNode(id_=chunk_id), score=score)
                 for chunk_id, score in fused]
 

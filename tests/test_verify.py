@@ -7,7 +7,7 @@ import pytest
 from rag.errors import UsageError
 from rag.lexical import LexicalIndex, tokenize
 from rag.pipeline import clean_question
-from rag.retrieve import fuse
+from rag.retrieve import fuse, mmr
 from rag.verify import names, numbers, support
 from rag.vocab import american, coverage, expand_query
 
@@ -61,6 +61,17 @@ def test_fusion_rewards_agreement_between_rankings() -> None:
     fused = fuse([(["a", "b", "c"], 1.0), (["b", "d", "a"], 1.0)], k=3)
     assert [i for i, _ in fused] == ["b", "a", "d"]
     assert fuse([(["a"], 0.0), (["b"], 1.0)], k=1)[0][0] == "b"
+
+
+def test_mmr_prefers_a_different_passage_to_a_near_duplicate() -> None:
+    import numpy as np
+
+    vectors = {"a": np.array([1.0, 0.0]), "a2": np.array([0.99, 0.141]),
+               "b": np.array([0.0, 1.0])}
+    ranked = [("a", 0.05), ("a2", 0.049), ("b", 0.04)]
+    assert [i for i, _ in mmr(ranked, vectors, 1.0, 2)] == ["a", "a2"]
+    assert [i for i, _ in mmr(ranked, vectors, 0.7, 2)] == ["a", "b"]
+    assert mmr([], vectors, 0.5, 3) == []
 
 
 def test_spellings_and_abbreviations_meet() -> None:
