@@ -12,6 +12,13 @@ from rag.config import Settings, get_settings
 from rag.errors import RagError, UsageError
 
 
+def _backend_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", metavar="NAME", help="answer backend: extractive "
+                        "(default), llamacpp, ollama, openai")
+    parser.add_argument("--model", metavar="M", help="model name (ollama, openai)")
+    parser.add_argument("--base-url", metavar="URL", help="server URL (ollama, openai)")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--corpus", type=Path, metavar="DIR",
@@ -29,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, metavar="N", help="passages to retrieve (default: 5)")
     ask.add_argument("--doc", action="append", metavar="FILE",
                      help="only this document (repeatable)")
-    ask.add_argument("--backend", metavar="NAME", help="answer backend (default: extractive)")
+    _backend_args(ask)
     evaluate = commands.add_parser("eval", parents=[common],
                                    help="score the pipeline and baselines on a gold set")
     evaluate.add_argument("--gold", type=Path, metavar="FILE",
@@ -38,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="passages retrieved and scored per question (default: 5)")
     evaluate.add_argument("--out", type=Path, metavar="DIR",
                           help="report folder (default: eval/report)")
-    evaluate.add_argument("--backend", metavar="NAME", help="answer backend to evaluate")
+    _backend_args(evaluate)
     evaluate.add_argument("--no-baselines", action="store_true",
                           help="skip the vanilla llama-index and BM25 baselines")
     evaluate.add_argument("--thresholds", type=Path, metavar="FILE",
@@ -50,8 +57,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    llm = {key: value for key, value in (("model", getattr(args, "model", None)),
+                                         ("base_url", getattr(args, "base_url", None)))
+           if value is not None}
     try:
-        return get_settings(corpus_dir=args.corpus, index_dir=args.index)
+        return get_settings(corpus_dir=args.corpus, index_dir=args.index, llm=llm or None)
     except ValueError as err:  # pydantic's ValidationError is a ValueError
         raise RagError(f"invalid configuration: {err}") from err
 

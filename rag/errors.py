@@ -21,3 +21,13 @@ class IndexMissingError(RagError):
 
 class FingerprintMismatchError(RagError):
     """The index was built with other settings (embedder, chunker, cleaning)."""
+
+
+class BackendError(RagError):
+    """An answer backend failed: not installed, unreachable, wrong model, too slow."""
+
+    exit_code = 3
+
+    def __init__(self, backend: str, problem: str, fix: str) -> None:
+        super().__init__(f"{backend} backend: {problem} — {fix}")
+        self.backend = backend

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 from llama_index.core.schema import QueryBundle
@@ -35,10 +36,14 @@ def clean_question(question: str, limit: int) -> str:
 
 
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,
-           backend: str | None = None, settings: Settings | None = None) -> Answer:
+           backend: str | None = None, settings: Settings | None = None,
+           on_token: Callable[[str], None] | None = None) -> Answer:
+    """Answer `question` with verified citations, or abstain. `on_token` receives an LLM
+    backend's text as it streams (before verification)."""
     started = time.perf_counter()
     settings = settings or get_settings()
     question = clean_question(question, settings.answer.max_question_chars)
+    chosen = get_backend(backend or settings.llm.backend, settings)
     searcher = get_searcher(settings)
     docs = docs_known(searcher, docs)
     k = k or settings.answer.k
@@ -51,16 +56,23 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     passages = [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))
                 for rank, n in enumerate(nodes, start=1)]
     retrieved = time.perf_counter()
-    chosen = get_backend(backend or settings.answer.backend, settings)
-    draft: Draft = chosen.draft(Query(question, vector, searcher), passages)
+    query = Query(question, vector, searcher, on_token)
+    draft: Draft = chosen.draft(query, passages)
     sentences, citations = ([], []) if draft.abstain else cite(draft, passages, searcher)
+    notes, used = list(draft.notes), chosen.name
+    if not sentences and used != "extractive" and settings.llm.fallback_extractive:
+        notes.append(f"nothing the {used} model wrote survived verification; this answer is "
+                     "the extractive backend's")
+        draft = get_backend("extractive", settings).draft(query, passages)
+        sentences, citations = ([], []) if draft.abstain else cite(draft, passages, searcher)
+        used = "extractive"
     done = time.perf_counter()
     abstained = not sentences
     text = ABSTENTION if abstained else " ".join(
         f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in sentences)
-    return Answer(question=question, answer=text, abstained=abstained, backend=chosen.name,
+    return Answer(question=question, answer=text, abstained=abstained, backend=used,
                   sentences=sentences, citations=citations, retrieved=passages,
                   timings_ms={"retrieve": (retrieved - started) * 1000,
                               "answer": (done - retrieved) * 1000,
                               "total": (done - started) * 1000},
-                  notes=draft.notes)
+                  notes=notes)

