@@ -21,6 +21,7 @@ def test_readme_gives_two_commands_and_ci_runs_them_verbatim() -> None:
     assert len(commands) == 2
     setup, tests = commands
     assert setup.startswith("python3 -m venv .venv && .venv/bin/pip install torch==2.13.0")
+    assert setup.endswith("&& .venv/bin/python ui.py")  # the first command ends in the page
     assert tests == ".venv/bin/python -m pytest && .venv/bin/rag eval"
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert setup in ci and tests in ci

@@ -25,7 +25,9 @@ SYSTEM = (
     "given. Write one to three short sentences. End every sentence with the number of the "
     "passage that supports it in square brackets, like [1] or [2][3]. Copy names, numbers "
     "and dates exactly as the passage writes them. Do not use anything you know from "
-    f"elsewhere. If the passages do not answer the question, reply exactly: {CANNOT}"
+    f"elsewhere. If the passages do not answer the question, reply exactly: {CANNOT}\n\n"
+    "Example. Question: When was the bank founded?\n"
+    "Answer: The bank was founded in 1998 [2]. Its first head was Ivan Petrov [2][4]."
 )
 _MARKER_GROUP = re.compile(r"(?:\s*\[[^\[\]]{1,80}\])+")
 _MARKER = re.compile(r"\[([^\[\]]{1,80})\]")

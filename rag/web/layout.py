@@ -1,0 +1,74 @@
+"""The page's layout and its wiring to the handlers of rag/web/app.py."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from rag.config import Settings
+from rag.searcher import get_searcher
+from rag.web import app, backends
+from rag.web.render import conversation_html, sources_html
+
+COPY_JS = "(text) => { navigator.clipboard && navigator.clipboard.writeText(text); return []; }"
+
+
+def build(settings: Settings) -> gr.Blocks:
+    searcher = get_searcher(settings)  # model and index loaded once, before serving
+    docs = [(searcher.title(d), d) for d in sorted(searcher.fingerprint.docs)]
+    found = backends.availability(settings.llm)
+    usable = [name for name, why in found.items() if why is None]
+    default = settings.llm.backend if settings.llm.backend in usable else "extractive"
+    with gr.Blocks(title="Policy papers Q&A") as page:
+        gr.Markdown("# Policy papers Q&A\nAnswers from five papers on Russia and multilateral "
+                    "organisations. Every sentence cites its source; click a marker to read it.")
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                conversation = gr.HTML(conversation_html([]), elem_id="conversation")
+                question = gr.Textbox(label="Question", placeholder="Ask about the EAEU, SCO, "
+                                      "BRICS, CSTO, ...", elem_id="question", max_length=2000)
+                with gr.Row():
+                    submit = gr.Button("Ask", variant="primary", elem_id="ask")
+                    copy = gr.Button("Copy answer with references", elem_id="copy")
+                gr.Examples(app.EXAMPLES, inputs=question, label="Examples")
+                plain = gr.Textbox(label="Answer with references (plain text)", lines=4,
+                                   interactive=False, buttons=["copy"], elem_id="plain")
+                with gr.Accordion("Retrieved passages", open=False):
+                    passages = gr.HTML("", elem_id="passages")
+            with gr.Column(scale=2):
+                gr.Markdown("### Source")
+                sources = gr.HTML(sources_html([]), elem_id="sources")
+                with gr.Accordion("Settings", open=False):
+                    chosen_docs = gr.CheckboxGroup(docs, label="Only these documents (none "
+                                                   "ticked: all)", elem_id="docs")
+                    k = gr.Slider(1, 20, value=settings.answer.k, step=1,
+                                  label="Passages retrieved", elem_id="k")
+                    backend = gr.Dropdown(usable, value=default, label="Answer backend",
+                                          elem_id="backend")
+                    model = gr.Textbox(settings.llm.model, label="Model (ollama, openai)")
+                    base_url = gr.Textbox(settings.llm.base_url or "",
+                                          label="Server URL (ollama, openai)")
+                    status = gr.Markdown(backends.describe(found), elem_id="backend-status")
+                    recheck = gr.Button("Check backends again", size="sm")
+        inputs = [turns, chosen_docs, k, backend, model, base_url]
+        outputs = [turns, conversation, sources, passages, plain, question]
+
+        def ask(question: str, *rest: Any) -> Iterator[tuple[Any, ...]]:
+            yield from app.ask(settings, question, *rest)
+
+        def answer(question: str, k: int = 5, docs: list[str] | None = None) -> dict[str, Any]:
+            """Answer a question; returns the `rag ask --json` object, or {"error": ...}."""
+            return app.api_answer(settings, question, k, docs)
+
+        for event in (submit.click, question.submit):
+            event(ask, [question, *inputs], outputs, api_visibility="private",
+                  concurrency_limit=4)
+        copy.click(None, [plain], None, js=COPY_JS)
+        recheck.click(functools.partial(app.check_backends, settings), [model, base_url],
+                      [backend, status], api_visibility="private")
+        gr.api(answer, api_name="answer", concurrency_limit=4)  # type: ignore[attr-defined]
+    return page  # type: ignore[no-any-return]

@@ -1,0 +1,109 @@
+"""HTML for the web page. Every piece of corpus text and user input goes through `esc()`.
+
+Citation markers are links to `#src-<turn>-<n>`; the source panel holds one hidden block per
+citation, shown by the CSS `:target` rule when its marker is clicked (no script needed).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rag.types import Answer, Citation
+
+if TYPE_CHECKING:
+    from rag.searcher import Searcher
+
+CONTEXT = 320  # characters shown around a cited span
+CSS = """
+#sources .source { display: none; }
+#sources .source:target { display: block; }
+#sources .hint { display: none; color: var(--body-text-color-subdued); }
+#sources:not(:has(.source:target)) .hint { display: block; }
+#sources mark { background: #ffe066; color: #000; padding: 0 2px; }
+.turn { margin-bottom: 1.2em; }
+.q { font-weight: 600; margin-bottom: .3em; }
+.a a.cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
+.a.abstained { color: #a15c00; }
+.a.error { color: #b00020; }
+.meta, .closest { font-size: .85em; color: var(--body-text-color-subdued); }
+.passage { font-size: .9em; margin: .4em 0; }
+"""
+
+
+def esc(text: str) -> str:
+    return html.escape(" ".join(text.replace("■", " ").split()))
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: Answer | None = None
+    partial: str = ""
+    error: str = ""
+    sources: list[str] = field(default_factory=list)  # pre-rendered source blocks
+
+
+def _answer_html(i: int, turn: Turn) -> str:
+    a = turn.answer
+    if turn.error:
+        return f'<div class="a error">⚠ {esc(turn.error)}</div>'
+    if a is None:
+        return f'<div class="a pending">{esc(turn.partial)} …</div>'
+    if a.abstained:
+        closest = "".join(f"<li>{esc(p.doc)}: “{esc(p.text[:180])}…”</li>"
+                          for p in a.retrieved[:3])
+        return (f'<div class="a abstained">{esc(a.answer)}</div>'
+                f'<div class="closest">Closest passages:<ul>{closest}</ul></div>')
+    body = " ".join(esc(s.text) + "".join(
+        f'<a class="cite" href="#src-{i}-{n}" data-n="{n}">[{n}]</a>' for n in s.citations)
+        for s in a.sentences)
+    notes = "".join(f"<div>Note: {esc(n)}</div>" for n in a.notes)
+    return (f'<div class="a">{body}</div><div class="meta">backend {esc(a.backend)} · '
+            f'{a.timings_ms.get("total", 0):.0f} ms{notes}</div>')
+
+
+def conversation_html(turns: list[Turn]) -> str:
+    if not turns:
+        return '<div class="meta">Ask a question about the corpus, or click an example.</div>'
+    return "".join(f'<div class="turn"><div class="q">Q: {esc(t.question)}</div>'
+                   f"{_answer_html(i, t)}</div>" for i, t in enumerate(turns))
+
+
+def source_block(i: int, c: Citation, searcher: Searcher) -> str:
+    original = searcher.original(c.doc)
+    meta = searcher.metadata.get(c.doc)
+    authors = ", ".join(meta.authors) if meta and meta.authors else "authors not stated"
+    year = str(meta.year) if meta and meta.year else "year not stated"
+    before = original[max(0, c.start - CONTEXT):c.start]
+    after = original[c.end:c.end + CONTEXT]
+    return (f'<div class="source" id="src-{i}-{c.n}" data-doc="{html.escape(c.doc)}">'
+            f"<h4>[{c.n}] {esc(c.title)}</h4>"
+            f'<div class="meta">{esc(authors)} · {esc(year)} · {esc(c.doc)}, characters '
+            f"{c.start}–{c.end}</div>"
+            f"<blockquote>…{esc(before)} <mark>{esc(c.quote)}</mark> {esc(after)}…</blockquote>"
+            "</div>")
+
+
+def sources_html(turns: list[Turn]) -> str:
+    blocks = "".join(b for t in turns for b in t.sources)
+    return ('<div class="hint">Click a marker such as [1] in an answer to see its source here, '
+            f"with the cited words highlighted.</div>{blocks}")
+
+
+def passages_html(answer: Answer | None) -> str:
+    if answer is None or not answer.retrieved:
+        return '<div class="meta">No passages yet.</div>'
+    return "".join(f'<div class="passage"><b>{p.rank}.</b> {esc(p.doc)} · score '
+                   f"{p.score:.4f} · characters {p.start}–{p.end}<br>{esc(p.text)}</div>"
+                   for p in answer.retrieved)
+
+
+def plain_text(answer: Answer | None) -> str:
+    """The answer with a numbered reference list, for copying."""
+    if answer is None:
+        return ""
+    refs = [f"[{c.n}] {c.title}. {c.doc}, characters {c.start}-{c.end}: "
+            f"\"{' '.join(c.quote.split())}\"" for c in answer.citations]
+    return answer.answer + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
