@@ -31,15 +31,20 @@ def contains(passage: str, quote: str) -> bool:
     return bool(wanted) and found / sum(wanted.values()) >= CONTAINMENT
 
 
+def relevant(passage: dict[str, Any], quotes: list[tuple[str, str]]) -> bool:
+    """The passage comes from a quote's document and contains that quote (80% of tokens)."""
+    return any(passage["doc"] == d and contains(passage["text"], q) for d, q in quotes)
+
+
 def retrieval(item: GoldItem, retrieved: list[dict[str, Any]], k: int) -> dict[str, float]:
     quotes = item.quotes()
     top = retrieved[:k]
-    relevant = [any(p["doc"] == d and contains(p["text"], q) for d, q in quotes) for p in top]
-    found = [any(p["doc"] == d and contains(p["text"], q) for p in top) for d, q in quotes]
-    first = next((rank for rank, rel in enumerate(relevant, start=1) if rel), None)
-    dcg = sum(1 / math.log2(i + 2) for i, rel in enumerate(relevant) if rel)
+    relevant_at = [relevant(p, quotes) for p in top]
+    found = [any(relevant(p, [(d, q)]) for p in top) for d, q in quotes]
+    first = next((rank for rank, rel in enumerate(relevant_at, start=1) if rel), None)
+    dcg = sum(1 / math.log2(i + 2) for i, rel in enumerate(relevant_at) if rel)
     ideal = sum(1 / math.log2(i + 2) for i in range(min(k, len(quotes))))
-    return {"hit": float(first is not None), "precision": sum(relevant) / k,
+    return {"hit": float(first is not None), "precision": sum(relevant_at) / k,
             "recall": sum(found) / len(quotes), "mrr": 1 / first if first else 0.0,
             "ndcg": dcg / ideal if ideal else 0.0}
 

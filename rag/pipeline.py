@@ -19,7 +19,7 @@ from rag.config import Settings, get_settings
 from rag.errors import UsageError
 from rag.retrieve import FusionWeights, HybridRetriever
 from rag.searcher import docs_known, get_searcher
-from rag.types import Answer
+from rag.types import Answer, Citation, Sentence
 
 ABSTENTION = "The corpus does not answer this question."
 
@@ -57,14 +57,17 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
                 for rank, n in enumerate(nodes, start=1)]
     retrieved = time.perf_counter()
     query = Query(question, vector, searcher, on_token)
-    draft: Draft = chosen.draft(query, passages)
-    sentences, citations = ([], []) if draft.abstain else cite(draft, passages, searcher)
+
+    def checked(draft: Draft) -> tuple[list[Sentence], list[Citation]]:
+        return ([], []) if draft.abstain else cite(draft, passages, searcher)
+
+    draft = chosen.draft(query, passages)
+    sentences, citations = checked(draft)
     notes, used = list(draft.notes), chosen.name
     if not sentences and used != "extractive" and settings.llm.fallback_extractive:
         notes.append(f"nothing the {used} model wrote survived verification; this answer is "
                      "the extractive backend's")
-        draft = get_backend("extractive", settings).draft(query, passages)
-        sentences, citations = ([], []) if draft.abstain else cite(draft, passages, searcher)
+        sentences, citations = checked(get_backend("extractive", settings).draft(query, passages))
         used = "extractive"
     done = time.perf_counter()
     abstained = not sentences

@@ -72,7 +72,7 @@ class HybridRetriever(BaseRetriever):
                       (by_sentence, self.weights.sentences)],
                      self.weights.candidates if use_mmr else self.k)
         if use_mmr:
-            fused = mmr(fused, self.searcher.chunk_vectors(), self.weights.mmr_lambda, self.k)
+            fused = mmr(fused, self.searcher.chunk_vectors, self.weights.mmr_lambda, self.k)
         return [NodeWithScore(node=TextNode(id_=chunk_id), score=score)
                 for chunk_id, score in fused]
 

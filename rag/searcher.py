@@ -71,14 +71,11 @@ class Searcher:
         return {sid: row for row, sid in enumerate(got["ids"])}, vectors
 
     @functools.cached_property
-    def _chunk_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
+    def chunk_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
+        """Chunk embeddings by id (loaded on first use: only MMR needs them)."""
         got = self.index.collection.get(include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"],
                                                                      strict=True)}
-
-    def chunk_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
-        """Chunk embeddings by id (loaded on first use: only MMR needs them)."""
-        return self._chunk_vectors
 
     def original(self, doc: str) -> str:
         """The text `doc` was indexed from (citations quote it)."""

@@ -14,7 +14,7 @@ from rag.lexical import tokenize
 
 MIN_SUPPORT = 0.6
 LEXICAL_WEIGHT = 0.7
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 OPENERS = frozenset([
     "a", "about", "according", "after", "against", "all", "also", "although", "among", "an",
     "and", "another", "any", "are", "as", "at", "because", "before", "both", "but", "by",
@@ -38,7 +38,7 @@ class Support:
 
 
 def numbers(text: str) -> set[str]:
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    return {n.replace(",", "").rstrip(".") for n in NUMBER.findall(text)}
 
 
 def names(text: str) -> set[str]:

@@ -25,7 +25,7 @@ class OllamaChat:
             raise BackendError(NAME, "no model is configured",
                                "set RAG_LLM__MODEL (or --model) to a model of `ollama list`")
         self.cfg, self.url = cfg, cfg.base_url or DEFAULT_URL
-        self.timeouts = (httpx.TimeoutException, httpx.ConnectError, ConnectionError)
+        self.httpx = httpx
         self.client = self.ollama.Client(host=self.url, timeout=httpx.Timeout(
             cfg.read_timeout, connect=cfg.connect_timeout))
 
@@ -43,15 +43,13 @@ class OllamaChat:
                                    "RAG_LLM__MODEL") from err
             raise BackendError(NAME, f"the server at {self.url} answered {err.status_code}: "
                                f"{err.error}", "check the Ollama server's log") from err
-        except self.timeouts as err:
-            raise BackendError(NAME, _network_problem(err, self.url, self.cfg),
+        except self.httpx.TimeoutException as err:
+            raise BackendError(NAME, f"no answer from {self.url} within "
+                               f"{self.cfg.read_timeout:g} s (llm.read_timeout)",
+                               "check the server, or raise RAG_LLM__READ_TIMEOUT") from err
+        except (self.httpx.ConnectError, ConnectionError) as err:  # the client wraps ConnectError
+            raise BackendError(NAME, f"cannot connect to {self.url}",
                                "start Ollama (`ollama serve`) or set RAG_LLM__BASE_URL") from err
-
-
-def _network_problem(err: Exception, url: str, cfg: LLMSettings) -> str:
-    if "timeout" in type(err).__name__.lower() or "timed out" in str(err).lower():
-        return f"no answer from {url} within {cfg.read_timeout:g} s (llm.read_timeout)"
-    return f"cannot connect to {url}"
 
 
 @register(NAME)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.evaluate.faithful import Case
 from rag.evaluate.scores import Row
-from rag.metrics import answer_overlap, contains, retrieval
+from rag.metrics import answer_overlap, relevant, retrieval
 
 MIN_TOKEN_RECALL = 0.5
 
@@ -31,9 +31,9 @@ def _passages(row: Row) -> list[str]:
     quotes = row.item.quotes()
     lines = []
     for p in row.retrieved:
-        relevant = any(p["doc"] == d and contains(p["text"], q) for d, q in quotes)
         text = " ".join(p["text"].split())
-        lines.append(f"  {p['rank']}. {'**relevant** ' if relevant else ''}`{p['doc']}` "
+        mark = "**relevant** " if relevant(p, quotes) else ""
+        lines.append(f"  {p['rank']}. {mark}`{p['doc']}` "
                      f"score {p['score']:.4f}: {text[:300]}{'…' if len(text) > 300 else ''}")
     return lines
 

@@ -19,9 +19,7 @@ import numpy as np
 
 from rag.gold import GoldItem
 from rag.lexical import tokenize
-from rag.verify import Support, names, numbers, support
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+from rag.verify import NUMBER, Support, names, numbers, support
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def sentence_verdicts(result: dict[str, Any], verifier: Verifier) -> list[bool]:
 
 
 def _swap_number(text: str, cited: str) -> str | None:
-    match = _NUMBER.search(text)
+    match = NUMBER.search(text)
     if not match:
         return None
     taken, value = numbers(cited), match.group()

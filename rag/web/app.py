@@ -39,15 +39,6 @@ EXAMPLES = ["When did the EAEU treaty come into force?",
             "Which countries signed free trade agreements with the EAEU?"]
 
 
-def _run(settings: Settings, question: str, k: int, docs: list[str] | None, backend: str,
-         tokens: queue.Queue[str | None]) -> Answer:
-    try:
-        return answer(question, k=k, docs=docs, backend=backend, settings=settings,
-                      on_token=tokens.put)
-    finally:
-        tokens.put(None)
-
-
 def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | None,
                   backend: str) -> Iterator[str | Answer]:
     """Yields the model's text so far while it writes, then the verified Answer."""
@@ -56,9 +47,12 @@ def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | N
 
     def work() -> None:
         try:
-            result["answer"] = _run(settings, question, k, docs, backend, tokens)
+            result["answer"] = answer(question, k=k, docs=docs, backend=backend,
+                                      settings=settings, on_token=tokens.put)
         except BaseException as err:  # handed to the caller's thread below
             result["error"] = err
+        finally:
+            tokens.put(None)  # the end of the stream
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()

@@ -6,12 +6,13 @@ import importlib.util
 import urllib.error
 import urllib.request
 
+from rag.backends import ollama, openai_compat
 from rag.config import LLMSettings
 
 NAMES = ("extractive", "llamacpp", "ollama", "openai")
 PACKAGES = {"llamacpp": "llama_cpp", "ollama": "ollama", "openai": "openai"}
-PROBES = {"ollama": ("http://127.0.0.1:11434", "/api/tags"),
-          "openai": ("http://127.0.0.1:8000/v1", "/models")}
+PROBES = {"ollama": (ollama.DEFAULT_URL, "/api/tags"),
+          "openai": (openai_compat.DEFAULT_URL, "/models")}
 
 
 def _reachable(url: str, timeout: float) -> str | None:
