@@ -8,6 +8,7 @@ between threads).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import threading
@@ -38,10 +39,14 @@ def default_model() -> Path | None:
 def _load(path: str, context: int, threads: int) -> Any:
     llama_cpp = require("llama_cpp", NAME, "llamacpp")
     try:
-        return llama_cpp.Llama(model_path=path, n_ctx=context, n_threads=threads, verbose=False)
+        llm = llama_cpp.Llama(model_path=path, n_ctx=context, n_threads=threads, verbose=False)
     except (ValueError, RuntimeError) as err:
         raise BackendError(NAME, f"could not load {path} ({err})",
                            "check that llm.model_path is a GGUF model file") from err
+    # Free the model while llama.cpp's library is still loaded: left to the garbage collector
+    # at interpreter shutdown, llama-cpp-python prints a TypeError traceback.
+    atexit.register(llm.close)
+    return llm
 
 
 class LlamaCppChat:
