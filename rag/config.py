@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         description="File inside the corpus folder giving title, authors, year and venue of "
         "each document. Optional: without it, sources are named by file name.",
     )
+    max_document_mb: float = Field(
+        default=10.0, gt=0,
+        description="Largest document file ingest reads, in MB; bigger files are skipped with a "
+        "warning (split them into parts).",
+    )
     embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Embedding model.")
     chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
     chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")

@@ -31,3 +31,11 @@ class BackendError(RagError):
     def __init__(self, backend: str, problem: str, fix: str) -> None:
         super().__init__(f"{backend} backend: {problem} — {fix}")
         self.backend = backend
+
+
+class IndexDamagedError(RagError):
+    """Files of the index are missing or unreadable; only a rebuild helps."""
+
+    def __init__(self, index_dir: object, problem: str) -> None:
+        super().__init__(f"the index at {index_dir}/ is damaged ({problem}) — run "
+                         "`rag ingest --rebuild`")

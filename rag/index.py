@@ -1,31 +1,27 @@
-"""The persistent Chroma collection that holds the chunks, and its fingerprint.
+"""The Chroma collections of one index generation: chunks, and sentences for sentence-window
+retrieval, plus the exact original texts that citations quote.
 
-The fingerprint lives in the collection's own metadata: what built the index (embedder and
-its dimension, chunker parameters, cleaning version) and a content hash per document.
+Readers open the live generation (see rag/generations.py); ingest opens a new one to write.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.clean import CLEANING_VERSION
+from rag import generations
 from rag.config import Settings
-from rag.errors import IndexMissingError
+from rag.errors import IndexDamagedError
+from rag.fingerprint import Fingerprint
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-_DOC_PREFIX = "doc:"
-INDEX_FORMAT = "2"  # bump when what ingest stores changes (2: sentences, BM25, originals)
 _BATCH = 1000
 
 
@@ -39,61 +35,29 @@ class SentenceRows:
     metadatas: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Fingerprint:
-    embedder: str
-    chunker: str
-    cleaning: str
-    format: str = INDEX_FORMAT
-    dim: int = 0
-    docs: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def wanted(cls, settings: Settings) -> Fingerprint:
-        chunker = {"splitter": "llama-index SentenceSplitter", "size": settings.chunk.size,
-                   "overlap": settings.chunk.overlap, "tokens": "embedder"}
-        return cls(embedder=settings.embed.model, chunker=json.dumps(chunker, sort_keys=True),
-                   cleaning=CLEANING_VERSION, format=INDEX_FORMAT)
-
-    def key(self) -> str:
-        """Names this exact state of the index (builder and every document's hash)."""
-        return hashlib.sha1(json.dumps(self.to_metadata(), sort_keys=True).encode()).hexdigest()
-
-    def builder(self) -> dict[str, str]:
-        """What built the index (documents aside): must match for an incremental ingest."""
-        return {"embedder": self.embedder, "chunker": self.chunker, "cleaning": self.cleaning,
-                "format": self.format}
-
-    def to_metadata(self) -> dict[str, Any]:
-        return {**self.builder(), "dim": self.dim,
-                **{_DOC_PREFIX + doc: digest for doc, digest in self.docs.items()}}
-
-    @classmethod
-    def from_metadata(cls, meta: dict[str, Any] | None) -> Fingerprint | None:
-        if not meta or "embedder" not in meta:
-            return None
-        docs = {k[len(_DOC_PREFIX):]: str(v) for k, v in meta.items() if k.startswith(_DOC_PREFIX)}
-        return cls(embedder=str(meta["embedder"]), chunker=str(meta["chunker"]),
-                   cleaning=str(meta["cleaning"]), format=str(meta.get("format", "1")),
-                   dim=int(meta.get("dim", 0)), docs=docs)
-
-
 class ChromaIndex:
-    """One Chroma collection in a persistent folder."""
+    """The collections of one generation folder (by default the live one)."""
 
-    def __init__(self, settings: Settings, create: bool = False) -> None:
+    def __init__(self, settings: Settings, folder: Path | None = None,
+                 create: bool = False) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaClientSettings
 
-        self.path = settings.index_dir / "chroma"
+        self.index_dir = settings.index_dir
+        self.folder = folder or generations.live(settings.index_dir)
+        self.path = self.folder / "chroma"
         self.name = settings.chroma.collection
-        if not create and not index_exists(settings.index_dir):
-            raise IndexMissingError(f"no index at {settings.index_dir}/ — run `rag ingest`")
-        self.client = chromadb.PersistentClient(
-            path=str(self.path), settings=ChromaClientSettings(anonymized_telemetry=False))
-        self.folder = settings.index_dir
-        self.collection = self._open(self.name, create)
-        self.sentences = self._open(f"{self.name}_sentences", create)
+        if not create and not (self.path / "chroma.sqlite3").is_file():
+            raise IndexDamagedError(self.index_dir, f"{self.path}/chroma.sqlite3 is missing")
+        try:
+            self.client = chromadb.PersistentClient(
+                path=str(self.path), settings=ChromaClientSettings(anonymized_telemetry=False))
+            self.collection = self._open(self.name, create)
+            self.sentences = self._open(f"{self.name}_sentences", create)
+        except IndexDamagedError:
+            raise
+        except Exception as err:  # chromadb's errors differ by version and by what broke
+            raise IndexDamagedError(self.index_dir, f"Chroma cannot open it: {err}") from err
 
     def _open(self, name: str, create: bool) -> Any:
         if create:
@@ -102,8 +66,7 @@ class ChromaIndex:
         try:
             return self.client.get_collection(name)
         except Exception as err:  # chromadb raises NotFoundError or ValueError by version
-            raise IndexMissingError(f"no collection {name!r} in {self.path.parent}/ — run "
-                                    "`rag ingest`") from err
+            raise IndexDamagedError(self.index_dir, f"no collection {name!r}") from err
 
     @property
     def store(self) -> ChromaVectorStore:
@@ -134,13 +97,16 @@ class ChromaIndex:
                                metadatas=sentences.metadatas[part],
                                documents=sentences.texts[part])
 
+    def original_path(self, sha256: str) -> Path:
+        return self.folder / "originals" / f"{sha256}.txt"
+
     def save_original(self, sha256: str, text: str) -> None:
         """Keep the exact text a document was indexed from: quotes are sliced from it."""
-        folder = self.folder / "originals"
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{sha256}.tmp"
+        path = self.original_path(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, folder / f"{sha256}.txt")
+        os.replace(tmp, path)
 
     def prune_originals(self, keep: set[str]) -> None:
         folder = self.folder / "originals"
@@ -152,16 +118,3 @@ class ChromaIndex:
         """Ids, texts and metadata of every chunk."""
         got = self.collection.get(include=["documents", "metadatas"])
         return got["ids"], got["documents"] or [], got["metadatas"] or []
-
-    def reset(self) -> None:
-        existing = [c.name for c in self.client.list_collections()]
-        for name in (self.name, f"{self.name}_sentences"):
-            if name in existing:
-                self.client.delete_collection(name)
-        self.collection = self._open(self.name, create=True)
-        self.sentences = self._open(f"{self.name}_sentences", create=True)
-        shutil.rmtree(self.folder / "lexical", ignore_errors=True)
-
-
-def index_exists(index_dir: Path) -> bool:
-    return (index_dir / "chroma" / "chroma.sqlite3").is_file()

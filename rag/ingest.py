@@ -7,15 +7,19 @@ not yet (or not fully) ingested and does it again, so no chunk is ever duplicate
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
+from rag import generations
 from rag.chunk import chunk_document
 from rag.config import Settings
 from rag.corpus import CorpusScan, scan_corpus
 from rag.embed import dimension, get_embedder, max_tokens, token_counter
 from rag.errors import FingerprintMismatchError, UsageError
-from rag.index import ChromaIndex, Fingerprint, SentenceRows
+from rag.fingerprint import Fingerprint
+from rag.index import ChromaIndex, SentenceRows
 from rag.lexical import LexicalIndex
 from rag.nodes import embed_documents
 from rag.types import SourceFile
@@ -74,40 +78,66 @@ def check_builder(current: Fingerprint | None, wanted: Fingerprint, has_chunks: 
 
 
 def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> IngestReport:
+    """Bring the index up to date with the corpus, in a new generation switched to at the end."""
     started = time.perf_counter()
-    scan = scan_corpus(settings.corpus_dir, settings.metadata_file)
+    scan = scan_corpus(settings.corpus_dir, settings.metadata_file, settings.max_document_mb)
     if not scan.documents:
         raise UsageError(f"no .txt or .md documents in {settings.corpus_dir}/ — nothing to index")
-    index = ChromaIndex(settings, create=True)
-    if rebuild:
-        index.reset()
-    wanted, current = Fingerprint.wanted(settings), index.fingerprint()
-    counts = index.chunk_counts()
-    check_builder(current, wanted, bool(counts))
-    fingerprint = current or wanted
-    plan = plan_ingest(scan, fingerprint.docs, set(counts))
-    for doc in plan.removed:
-        index.replace_doc(doc, [], SentenceRows())
-        fingerprint.docs.pop(doc, None)
-        index.save_fingerprint(fingerprint)
-    embedded = _embed_documents(settings, index, fingerprint, plan.todo, progress)
-    lexical_rebuilt = refresh_lexical(index, fingerprint)
-    index.prune_originals(set(fingerprint.docs.values()))
-    counts = index.chunk_counts()
+    with generations.ingest_lock(settings.index_dir):
+        generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
+        base = None if rebuild else _base(settings)
+        wanted = Fingerprint.wanted(settings)
+        fingerprint = wanted if base is None else base.fingerprint() or wanted
+        counts = Counter[str]() if base is None else base.chunk_counts()
+        if base is not None:
+            check_builder(base.fingerprint(), wanted, bool(counts))
+        plan = plan_ingest(scan, fingerprint.docs, set(counts))
+        if base is not None and not plan.todo and not plan.removed and _complete(base):
+            return IngestReport(plan, scan.warnings, 0, len(counts), sum(counts.values()),
+                                time.perf_counter() - started)
+        embedded, counts = _new_generation(settings, base, fingerprint, plan, progress)
     return IngestReport(plan=plan, warnings=scan.warnings, chunks_embedded=embedded,
                         documents=len(counts), chunks=sum(counts.values()),
-                        seconds=time.perf_counter() - started, lexical_rebuilt=lexical_rebuilt)
+                        seconds=time.perf_counter() - started,
+                        lexical_rebuilt=not plan.todo and not plan.removed)
 
 
-def refresh_lexical(index: ChromaIndex, fingerprint: Fingerprint) -> bool:
-    """Rebuild the BM25 index from the chunks in Chroma unless it already matches them."""
-    folder = index.folder / "lexical"
-    current = LexicalIndex.load(folder)
-    if current is not None and current[1] == fingerprint.key():
-        return False
-    ids, texts, _ = index.all_chunks()
-    LexicalIndex.build(ids, texts).save(folder, fingerprint.key())
-    return True
+def _base(settings: Settings) -> ChromaIndex | None:
+    """The live generation to start from, or None for a first ingest."""
+    if generations.current(settings.index_dir) is None:
+        return None
+    return ChromaIndex(settings, generations.live(settings.index_dir))
+
+
+def _complete(index: ChromaIndex) -> bool:
+    """Whether the BM25 index and the originals match the chunks (a generation is only
+    switched to when they do; this catches files deleted by hand)."""
+    fingerprint = index.fingerprint()
+    lexical = LexicalIndex.load(index.folder / "lexical")
+    return (fingerprint is not None and lexical is not None and lexical[1] == fingerprint.key()
+            and all(index.original_path(sha).is_file() for sha in fingerprint.docs.values()))
+
+
+def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: Fingerprint,
+                    plan: Plan, progress: bool) -> tuple[int, Counter[str]]:
+    folder = generations.begin(settings.index_dir, None if base is None else base.folder)
+    try:
+        index = ChromaIndex(settings, folder, create=True)
+        for doc in plan.removed:
+            index.replace_doc(doc, [], SentenceRows())
+            fingerprint.docs.pop(doc, None)
+        embedded = _embed_documents(settings, index, fingerprint, plan.todo, progress)
+        index.save_fingerprint(fingerprint)
+        LexicalIndex.build(*index.all_chunks()[:2]).save(folder / "lexical", fingerprint.key())
+        index.prune_originals(set(fingerprint.docs.values()))
+        counts = index.chunk_counts()
+        generations.commit(settings.index_dir, folder, {
+            "key": fingerprint.key(), "chunks": sum(counts.values()),
+            "sentences": index.sentences.count(), "documents": len(counts)})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return embedded, counts
 
 
 def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Fingerprint,
@@ -130,5 +160,4 @@ def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Finger
         index.save_original(source.sha256, source.text)
         index.replace_doc(source.doc, *embedded[source.doc])
         fingerprint.docs[source.doc] = source.sha256
-        index.save_fingerprint(fingerprint)
     return sum(len(c) for c in chunks.values())

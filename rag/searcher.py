@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from rag import generations
 from rag.config import Settings
 from rag.embed import get_embedder
-from rag.errors import FingerprintMismatchError, IndexMissingError, UsageError
-from rag.index import ChromaIndex, Fingerprint
+from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
+from rag.fingerprint import Fingerprint
+from rag.index import ChromaIndex
 from rag.lexical import LexicalIndex
 from rag.metadata import DocMeta, load_metadata
 from rag.nodes import sentence_id
@@ -31,22 +34,26 @@ class ChunkRecord:
 
 
 class Searcher:
+    """A consistent snapshot of one index generation (read once; an ingest writes a new
+    generation and `get_searcher` then loads that one)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.index = ChromaIndex(settings)
+        self.generation = self.index.folder.name
         fingerprint = self.index.fingerprint()
         if fingerprint is None or not fingerprint.docs:
-            raise IndexMissingError(f"the index at {settings.index_dir}/ is empty — run "
-                                    "`rag ingest`")
+            raise IndexDamagedError(settings.index_dir, "its chunk collection has no fingerprint")
         if fingerprint.builder() != Fingerprint.wanted(settings).builder():
             raise FingerprintMismatchError("the index was built with other settings — run "
                                            "`rag ingest --rebuild`")
-        loaded = LexicalIndex.load(settings.index_dir / "lexical")
+        loaded = LexicalIndex.load(self.index.folder / "lexical")
         if loaded is None or loaded[1] != fingerprint.key():
-            raise IndexMissingError("the BM25 index is missing or does not match the chunks "
-                                    "(an ingest was interrupted?) — run `rag ingest`")
+            raise IndexDamagedError(settings.index_dir, "the BM25 index is missing or does not "
+                                    "match the chunks")
         self.fingerprint, self.lexical = fingerprint, loaded[0]
         self.chunks = self._load_chunks()
+        self._check_complete()
         self.chunks_of_sentence: dict[str, list[str]] = {}
         for chunk in self.chunks.values():
             for _, _, start, end in chunk.sentences:
@@ -58,6 +65,20 @@ class Searcher:
         self.metadata: dict[str, DocMeta] = load_metadata(settings.corpus_dir,
                                                           settings.metadata_file)
         self._originals: dict[str, str] = {}
+
+    def _check_complete(self) -> None:
+        """What ingest recorded at the switch must be what is there now."""
+        pointer = generations.read_pointer(self.settings.index_dir) or {}
+        expected = (pointer.get("chunks"), pointer.get("sentences"))
+        found = (len(self.chunks), self.index.sentences.count())
+        if pointer.get("generation") == self.generation and expected != found:
+            raise IndexDamagedError(self.settings.index_dir, f"{found[0]} chunks and {found[1]} "
+                                    f"sentences where ingest stored {expected[0]} and "
+                                    f"{expected[1]}")
+        for doc, sha in self.fingerprint.docs.items():
+            if not self.index.original_path(sha).is_file():
+                raise IndexDamagedError(self.settings.index_dir, f"the original text of {doc} "
+                                        "is missing")
 
     def _load_chunks(self) -> dict[str, ChunkRecord]:
         ids, texts, metas = self.index.all_chunks()
@@ -80,8 +101,7 @@ class Searcher:
     def original(self, doc: str) -> str:
         """The text `doc` was indexed from (citations quote it)."""
         if doc not in self._originals:
-            sha = self.fingerprint.docs[doc]
-            path = self.settings.index_dir / "originals" / f"{sha}.txt"
+            path = self.index.original_path(self.fingerprint.docs[doc])
             self._originals[doc] = path.read_text(encoding="utf-8")
         return self._originals[doc]
 
@@ -102,14 +122,23 @@ class Searcher:
         return f"{part.title} (in: {meta.title})" if part else meta.title
 
 
-@functools.cache
-def _cached(settings_json: str) -> Searcher:
-    return Searcher(Settings.model_validate_json(settings_json))
+_searchers: dict[str, Searcher] = {}
+_loading = threading.Lock()
 
 
 def get_searcher(settings: Settings) -> Searcher:
-    """One Searcher per distinct configuration per process."""
-    return _cached(settings.model_dump_json())
+    """The Searcher of the live generation, one per configuration per process; loaded again
+    when an ingest has switched to a new generation since."""
+    key = settings.model_dump_json()
+    pointer = generations.read_pointer(settings.index_dir) or {}
+    cached = _searchers.get(key)
+    if cached is not None and cached.generation == pointer.get("generation"):
+        return cached
+    with _loading:
+        cached = _searchers.get(key)
+        if cached is None or cached.generation != pointer.get("generation"):
+            cached = _searchers[key] = Searcher(settings)
+    return cached
 
 
 def docs_known(searcher: Searcher, docs: list[str] | None) -> list[str] | None:

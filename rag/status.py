@@ -8,7 +8,8 @@ from typing import Any
 from rag.config import Settings
 from rag.corpus import scan_corpus
 from rag.errors import UsageError
-from rag.index import ChromaIndex, Fingerprint
+from rag.fingerprint import Fingerprint
+from rag.index import ChromaIndex
 from rag.ingest import plan_ingest
 from rag.metadata import load_metadata, title_of
 
@@ -19,7 +20,8 @@ def index_status(settings: Settings) -> dict[str, Any]:
     counts = index.chunk_counts()
     wanted = Fingerprint.wanted(settings)
     try:
-        scan = scan_corpus(settings.corpus_dir, settings.metadata_file)
+        scan = scan_corpus(settings.corpus_dir, settings.metadata_file,
+                           settings.max_document_mb)
         meta = load_metadata(settings.corpus_dir, settings.metadata_file)
     except UsageError:
         scan, meta = None, {}
@@ -31,6 +33,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
     return {
         "index": str(settings.index_dir),
         "collection": settings.chroma.collection,
+        "generation": index.folder.name,
         "corpus": str(settings.corpus_dir),
         "fingerprint": {"embedder": fingerprint.embedder, "dim": fingerprint.dim,
                         "chunker": json.loads(fingerprint.chunker),

@@ -86,8 +86,8 @@ def test_status_of_the_real_index(real_index: Any) -> None:
                      str(real_index.index_dir))
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
-    assert set(status) == {"index", "collection", "corpus", "fingerprint", "documents",
-                           "total_chunks", "settings_match", "pending", "up_to_date"}
+    assert set(status) == {"index", "collection", "generation", "corpus", "fingerprint",
+                           "documents", "total_chunks", "settings_match", "pending", "up_to_date"}
     assert [d["doc"] for d in status["documents"]] == DOCS
     assert status["total_chunks"] == sum(d["chunks"] for d in status["documents"])
     assert sorted(status["fingerprint"]["documents"]) == DOCS

@@ -85,7 +85,7 @@ def test_bad_file_is_skipped_and_nothing_else_is_lost(corpus_copy: Path, setting
     settings = settings_for(corpus_copy)
     ingest(settings, progress=False)
     before = counts(settings)
-    (corpus_copy / "scan.txt").write_bytes("Kazakhstan’s entry".encode("utf-16"))
+    (corpus_copy / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (corpus_copy / "slides.pptx").write_bytes(b"PK\x03\x04")
     report = ingest(settings, progress=False)
     assert len(report.warnings) == 2
