@@ -33,7 +33,7 @@ HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+", _M)
 BOLD = re.compile(r"\*\*|__")
 ITALIC = re.compile(r"(?<![\w*\\])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])")
 ESCAPE = re.compile(r"\\([*_#\[\]()])")
-LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+LINK = re.compile(r"!?\[([^\[\]\n]*)\]\([^()\n]*\)")
 BULLET = re.compile(r"^[ \t]*-[ \t]+(?=\S)", _M)
 CITATION_NUMBER = re.compile(r"(?<=\S)[ \t]*\[\d{1,3}(?:[,–-][ \t]?\d{1,3})*\](?=[\s.,;:])")
 # Footnote numbers glued to prose: "multipolarity.6 Moscow", "foreign policy24 and".

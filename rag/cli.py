@@ -78,8 +78,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         _warn(warning)
     plan = report.plan
     if not plan.todo and not plan.removed:
-        if report.lexical_rebuilt:
-            print("The BM25 index did not match the chunks and was rebuilt.")
         print(f"Nothing to do: the index is up to date ({report.documents} documents, "
               f"{report.chunks} chunks; {report.seconds:.1f} s).")
         return 0

@@ -38,15 +38,27 @@ def resolve_model_path(model: str) -> Path:
         ) from err
 
 
+CHARS_PER_TOKEN_MAX = 8  # English prose averages 4-5 characters per token
+
+
 @functools.cache
 def token_counter(model: str) -> Callable[[str], list[int]]:
-    """The model's own tokenizer (fast, no torch), for sizing chunks in the tokens it sees."""
+    """The model's own tokenizer (fast, no torch), for sizing chunks in the tokens it sees.
+
+    A run of characters the model reads as one unknown token (a 300 kB line without spaces)
+    still counts one token per CHARS_PER_TOKEN_MAX characters, so that it is cut into chunks
+    of a readable size instead of becoming one giant chunk."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(resolve_model_path(model) / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    return lambda text: tokenizer.encode(text, add_special_tokens=False).ids
+
+    def tokenize(text: str) -> list[int]:
+        ids: list[int] = tokenizer.encode(text, add_special_tokens=False).ids
+        missing = len(text) // CHARS_PER_TOKEN_MAX - len(ids)
+        return ids + [tokenizer.token_to_id("[UNK]") or 0] * missing if missing > 0 else ids
+    return tokenize
 
 
 def max_tokens(model: str) -> int:

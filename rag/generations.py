@@ -29,6 +29,7 @@ from rag.errors import IndexMissingError, UsageError
 
 POINTER = "CURRENT.json"
 LOCK = "ingest.lock"
+MANIFEST = "manifest.json"
 PREFIX = "gen-"
 LEGACY = ("chroma", "lexical", "originals")  # the layout before generations
 
@@ -73,8 +74,32 @@ def begin(index_dir: Path, copy_from: Path | None) -> Path:
     return folder
 
 
+def manifest(folder: Path) -> dict[str, int]:
+    """Size of every file of a generation, by path relative to it."""
+    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MANIFEST}
+
+
+def check_manifest(folder: Path) -> str | None:
+    """What differs from the manifest written at the switch (a file missing or truncated by
+    hand, or a damaged disk), or None when nothing does."""
+    try:
+        recorded = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return f"{folder.name}/{MANIFEST} is missing or unreadable"
+    found = manifest(folder)
+    for path, size in recorded.items():
+        if path not in found:
+            return f"{folder.name}/{path} is missing"
+        if found[path] != size:
+            return f"{folder.name}/{path} has {found[path]} bytes, ingest wrote {size}"
+    return None
+
+
 def commit(index_dir: Path, folder: Path, info: dict[str, Any]) -> None:
-    """Make `folder` the live generation (atomic rename of the pointer), then tidy up."""
+    """Record the folder's manifest, make it the live generation (atomic rename of the
+    pointer), then tidy up."""
+    (folder / MANIFEST).write_text(json.dumps(manifest(folder), indent=0))
     previous = read_pointer(index_dir)
     pointer = {"generation": folder.name, **info,
                "previous": previous["generation"] if previous else None}

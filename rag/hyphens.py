@@ -14,7 +14,7 @@ from collections import Counter
 from rag.textmap import MappedText
 
 BREAK = re.compile(r"(?<=\S)-[ \t]*\n[ \t]*(?=\S)")
-_WORD_AROUND = re.compile(r"([A-Za-z]+)-[ \t]*\n[ \t]*([A-Za-z]+)")
+_WORD_AROUND = re.compile(r"(?<![A-Za-z])([A-Za-z]+)-[ \t]*\n[ \t]*([A-Za-z]+)")
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
 _MIN_COMPOUND_PART = 4
 _WINDOW = 64  # characters looked at on each side of a break

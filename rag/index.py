@@ -47,8 +47,9 @@ class ChromaIndex:
         self.folder = folder or generations.live(settings.index_dir)
         self.path = self.folder / "chroma"
         self.name = settings.chroma.collection
-        if not create and not (self.path / "chroma.sqlite3").is_file():
-            raise IndexDamagedError(self.index_dir, f"{self.path}/chroma.sqlite3 is missing")
+        damage = None if create else generations.check_manifest(self.folder)
+        if damage:
+            raise IndexDamagedError(self.index_dir, damage)
         try:
             self.client = chromadb.PersistentClient(
                 path=str(self.path), settings=ChromaClientSettings(anonymized_telemetry=False))
@@ -96,6 +97,18 @@ class ChromaIndex:
             self.sentences.add(ids=sentences.ids[part], embeddings=sentences.vectors[part],
                                metadatas=sentences.metadatas[part],
                                documents=sentences.texts[part])
+
+    def nearest(self, collection: Any, embedding: list[float], n: int,
+                where: dict[str, Any] | None) -> list[str]:
+        """Ids of the `n` records of `collection` nearest to `embedding`."""
+        from chromadb.errors import ChromaError
+
+        try:
+            got = collection.query(query_embeddings=[embedding], n_results=n, where=where,
+                                   include=["distances"])
+        except ChromaError as err:  # e.g. a vector index file truncated after the manifest check
+            raise IndexDamagedError(self.index_dir, f"Chroma cannot search it: {err}") from err
+        return list(got["ids"][0])
 
     def original_path(self, sha256: str) -> Path:
         return self.folder / "originals" / f"{sha256}.txt"

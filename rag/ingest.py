@@ -1,8 +1,9 @@
 """Incremental ingest: clean, chunk and embed only new or changed documents.
 
-Each document is replaced in one step (its old chunks deleted, its new ones added) and only
-then recorded in the fingerprint. If ingest is interrupted, the next run sees the document as
-not yet (or not fully) ingested and does it again, so no chunk is ever duplicated or orphaned.
+Changes go into a copy of the live index (a new generation, rag/generations.py): per document
+its old chunks are deleted and its new ones added, then the BM25 index is rebuilt and the copy
+becomes live in one atomic step. Killed at any point, an ingest leaves the live index as it was
+and the next run starts again from it, so no chunk is ever duplicated or orphaned.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rag.chunk import chunk_document
 from rag.config import Settings
 from rag.corpus import CorpusScan, scan_corpus
 from rag.embed import dimension, get_embedder, max_tokens, token_counter
-from rag.errors import FingerprintMismatchError, UsageError
+from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.fingerprint import Fingerprint
 from rag.index import ChromaIndex, SentenceRows
 from rag.lexical import LexicalIndex
@@ -45,7 +46,6 @@ class IngestReport:
     documents: int
     chunks: int
     seconds: float
-    lexical_rebuilt: bool = False
 
 
 def plan_ingest(scan: CorpusScan, known: dict[str, str], indexed: set[str]) -> Plan:
@@ -92,30 +92,25 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         if base is not None:
             check_builder(base.fingerprint(), wanted, bool(counts))
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
-        if base is not None and not plan.todo and not plan.removed and _complete(base):
+        if base is not None and not plan.todo and not plan.removed:
             return IngestReport(plan, scan.warnings, 0, len(counts), sum(counts.values()),
                                 time.perf_counter() - started)
         embedded, counts = _new_generation(settings, base, fingerprint, plan, progress)
     return IngestReport(plan=plan, warnings=scan.warnings, chunks_embedded=embedded,
                         documents=len(counts), chunks=sum(counts.values()),
-                        seconds=time.perf_counter() - started,
-                        lexical_rebuilt=not plan.todo and not plan.removed)
+                        seconds=time.perf_counter() - started)
 
 
 def _base(settings: Settings) -> ChromaIndex | None:
-    """The live generation to start from, or None for a first ingest."""
+    """The live generation to start from (checked against its manifest), or None for a first
+    ingest."""
     if generations.current(settings.index_dir) is None:
         return None
-    return ChromaIndex(settings, generations.live(settings.index_dir))
-
-
-def _complete(index: ChromaIndex) -> bool:
-    """Whether the BM25 index and the originals match the chunks (a generation is only
-    switched to when they do; this catches files deleted by hand)."""
-    fingerprint = index.fingerprint()
-    lexical = LexicalIndex.load(index.folder / "lexical")
-    return (fingerprint is not None and lexical is not None and lexical[1] == fingerprint.key()
-            and all(index.original_path(sha).is_file() for sha in fingerprint.docs.values()))
+    folder = generations.live(settings.index_dir)
+    damage = generations.check_manifest(folder)
+    if damage:
+        raise IndexDamagedError(settings.index_dir, damage)
+    return ChromaIndex(settings, folder)
 
 
 def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: Fingerprint,

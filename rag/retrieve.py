@@ -77,22 +77,18 @@ class HybridRetriever(BaseRetriever):
                 for chunk_id, score in fused]
 
     def _dense(self, embedding: list[float]) -> list[str]:
-        collection = self.searcher.index.collection
+        index = self.searcher.index
         n = min(self.weights.candidates, len(self.searcher.chunks))
-        got = collection.query(query_embeddings=[embedding], n_results=n, where=self._where(),
-                               include=["distances"])
-        return list(got["ids"][0])
+        return index.nearest(index.collection, embedding, n, self._where())
 
     def _sentence_dense(self, embedding: list[float]) -> list[str]:
         """Chunks ranked by their sentence closest to the question (sentence-window retrieval)."""
         if not self.weights.sentences:
             return []
-        got = self.searcher.index.sentences.query(
-            query_embeddings=[embedding], n_results=min(self.weights.candidates * 2,
-                                                        len(self.searcher.chunks_of_sentence)),
-            where=self._where(), include=["distances"])
+        index = self.searcher.index
+        n = min(self.weights.candidates * 2, len(self.searcher.chunks_of_sentence))
         ranked: dict[str, None] = {}
-        for sid in got["ids"][0]:
+        for sid in index.nearest(index.sentences, embedding, n, self._where()):
             ranked.update(dict.fromkeys(self.searcher.chunks_of_sentence.get(sid, [])))
         return list(ranked)[: self.weights.candidates]
 

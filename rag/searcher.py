@@ -53,7 +53,6 @@ class Searcher:
                                     "match the chunks")
         self.fingerprint, self.lexical = fingerprint, loaded[0]
         self.chunks = self._load_chunks()
-        self._check_complete()
         self.chunks_of_sentence: dict[str, list[str]] = {}
         for chunk in self.chunks.values():
             for _, _, start, end in chunk.sentences:
@@ -65,20 +64,6 @@ class Searcher:
         self.metadata: dict[str, DocMeta] = load_metadata(settings.corpus_dir,
                                                           settings.metadata_file)
         self._originals: dict[str, str] = {}
-
-    def _check_complete(self) -> None:
-        """What ingest recorded at the switch must be what is there now."""
-        pointer = generations.read_pointer(self.settings.index_dir) or {}
-        expected = (pointer.get("chunks"), pointer.get("sentences"))
-        found = (len(self.chunks), self.index.sentences.count())
-        if pointer.get("generation") == self.generation and expected != found:
-            raise IndexDamagedError(self.settings.index_dir, f"{found[0]} chunks and {found[1]} "
-                                    f"sentences where ingest stored {expected[0]} and "
-                                    f"{expected[1]}")
-        for doc, sha in self.fingerprint.docs.items():
-            if not self.index.original_path(sha).is_file():
-                raise IndexDamagedError(self.settings.index_dir, f"the original text of {doc} "
-                                        "is missing")
 
     def _load_chunks(self) -> dict[str, ChunkRecord]:
         ids, texts, metas = self.index.all_chunks()
