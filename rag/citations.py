@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.backends import Draft, DraftSentence
+from rag.injection import instruction_like
 from rag.types import Citation, Passage, Sentence
 from rag.verify import Support, support
 
@@ -51,6 +52,8 @@ def _similarity(text: str, spans: list[Span], searcher: Searcher) -> float | Non
 
 def check(draft: DraftSentence, spans: list[Span], searcher: Searcher) -> Support:
     quotes = [searcher.original(p.doc)[s:e] for p, s, e in spans]
+    if any(instruction_like(q) for q in quotes):  # an instruction to a model is not evidence
+        return Support(score=0.0, ok=False, missing=["(the cited text is an instruction)"])
     similarity = 1.0 if draft.exact else _similarity(draft.text, spans, searcher)
     return support(draft.text, quotes, similarity)
 

@@ -83,6 +83,8 @@ def manifest(folder: Path) -> dict[str, int]:
 def check_manifest(folder: Path) -> str | None:
     """What differs from the manifest written at the switch (a file missing or truncated by
     hand, or a damaged disk), or None when nothing does."""
+    if not folder.is_dir():
+        return f"{folder.name}/ is missing"
     try:
         recorded = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):

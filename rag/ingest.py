@@ -18,7 +18,7 @@ from rag.chunk import chunk_document
 from rag.config import Settings
 from rag.corpus import CorpusScan, scan_corpus
 from rag.embed import dimension, get_embedder, max_tokens, token_counter
-from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
+from rag.errors import FingerprintMismatchError, UsageError
 from rag.fingerprint import Fingerprint
 from rag.index import ChromaIndex, SentenceRows
 from rag.lexical import LexicalIndex
@@ -102,15 +102,11 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
 
 
 def _base(settings: Settings) -> ChromaIndex | None:
-    """The live generation to start from (checked against its manifest), or None for a first
-    ingest."""
-    if generations.current(settings.index_dir) is None:
+    """The live generation to start from, or None for a first ingest."""
+    folder = generations.current(settings.index_dir)
+    if folder is None:
         return None
-    folder = generations.live(settings.index_dir)
-    damage = generations.check_manifest(folder)
-    if damage:
-        raise IndexDamagedError(settings.index_dir, damage)
-    return ChromaIndex(settings, folder)
+    return ChromaIndex(settings, folder)  # checks the folder against its manifest
 
 
 def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: Fingerprint,

@@ -59,6 +59,13 @@ def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedding:
 
 
 @pytest.fixture
+def fake_models(monkeypatch: pytest.MonkeyPatch, fake_embedder: FakeEmbedding) -> FakeEmbedding:
+    """The fake embedder for questions too (the searcher's query encoder)."""
+    monkeypatch.setattr("rag.searcher.get_embedder", lambda *args, **kwargs: fake_embedder)
+    return fake_embedder
+
+
+@pytest.fixture
 def settings_for(tmp_path: Path) -> Any:
     def make(corpus: Path, **overrides: Any) -> Settings:
         return get_settings(corpus_dir=corpus, index_dir=tmp_path / "index", **overrides)

@@ -72,11 +72,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
                      snapshot(changed))
 
 
-@pytest.fixture
-def faked(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake(monkeypatch)
-
-
 def _index_copy(world: World, tmp_path: Path) -> Settings:
     shutil.copytree(world.base_index, tmp_path / "index")
     return get_settings(corpus_dir=world.changed_corpus, index_dir=tmp_path / "index")
@@ -106,7 +101,7 @@ STAGES = {  # stage -> (pauses, condition(pid, index_dir, world) under which to 
 
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_kill_9_then_ingest_again_gives_a_complete_index(
-        stage: str, world: World, tmp_path: Path, faked: None) -> None:
+        stage: str, world: World, tmp_path: Path, fake_models: FakeEmbedding) -> None:
     settings = _index_copy(world, tmp_path)
     pauses, condition = STAGES[stage]
     process = _ingest_child(settings, pauses)
@@ -127,7 +122,8 @@ def test_kill_9_then_ingest_again_gives_a_complete_index(
     assert_consistent(settings, world.changed_corpus, world.changed)
 
 
-def test_kill_9_during_the_first_ingest(world: World, tmp_path: Path, faked: None) -> None:
+def test_kill_9_during_the_first_ingest(world: World, tmp_path: Path,
+                                        fake_models: FakeEmbedding) -> None:
     settings = get_settings(corpus_dir=world.base_corpus, index_dir=tmp_path / "index")
     process = _ingest_child(settings)
     wait_for(lambda: (generation_of(process.pid, settings.index_dir) or tmp_path / "x")
@@ -143,7 +139,7 @@ def test_kill_9_during_the_first_ingest(world: World, tmp_path: Path, faked: Non
 
 
 def test_questions_are_answered_while_an_ingest_runs(world: World, tmp_path: Path,
-                                                     faked: None) -> None:
+                                                     fake_models: FakeEmbedding) -> None:
     settings = _index_copy(world, tmp_path)
     old, new = set(world.base["chunks"]), set(world.changed["chunks"])
     process = _ingest_child(settings, "bm25:1")

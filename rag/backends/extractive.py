@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from rag.answerable import can_answer, unknown_to_corpus
 from rag.backends import Draft, DraftSentence, Query, register
 from rag.config import Settings
+from rag.injection import instruction_like
 from rag.lexical import tokenize
 from rag.sentences import CONTEXT_LINES, row_in_context, table_context
 from rag.types import Passage
@@ -70,7 +71,8 @@ class ExtractiveBackend:
                 vector = query.searcher.sentence_vector(passage.doc, start, end)
                 words = set(tokenize(text))
                 if vector is None or len(words) < self.cfg.min_words or not (
-                        context or passage.kind == "table" or _is_prose(text)):
+                        context or passage.kind == "table" or _is_prose(text)) or (
+                        instruction_like(text)):
                     continue
                 overlap = coverage(question_words, words)
                 score = float(vector @ query.vector) + self.cfg.lexical_weight * overlap

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from rag.backends import Draft, DraftSentence, Query
 from rag.errors import BackendError
+from rag.injection import blank_instructions
 from rag.types import Passage
 
 CANNOT = "I cannot answer from the corpus."
@@ -42,7 +43,8 @@ class ChatModel(Protocol):
 
 
 def build_messages(question: str, passages: list[Passage]) -> list[Message]:
-    blocks = [f"[{p.rank}] (id {p.chunk_id})\n{' '.join(p.text.split())}" for p in passages]
+    blocks = [f"[{p.rank}] (id {p.chunk_id})\n{' '.join(blank_instructions(p).split())}"
+              for p in passages]
     user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

@@ -1,0 +1,90 @@
+"""Files under the index folder deleted, truncated or overwritten for real; then, in a fresh
+process each time, `rag ask` says what is wrong and what to do, and `rag ingest --rebuild`
+recovers. The children run in parallel (see tests/child.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag import generations, ingest
+from rag.config import get_settings
+from tests.conftest import CORPUS, FakeEmbedding
+from tests.reliability import child, results
+
+pytestmark = pytest.mark.slow
+QUESTION = "When did the Vietnam free trade agreement with the EAEU enter into force?"
+REBUILD = "run `rag ingest --rebuild`"
+
+
+def _segment(gen: Path) -> Path:
+    """The biggest vector-index file of the generation."""
+    return max(gen.glob("chroma/*/data_level0.bin"), key=lambda p: p.stat().st_size)
+
+
+def _truncate(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def _garble(path: Path) -> None:
+    path.write_bytes(os.urandom(path.stat().st_size))
+
+
+Damage = Callable[[Path, Path], None]
+CASES: dict[str, tuple[Damage, str, int]] = {  # damage(index_dir, gen), message, rc of `ingest`
+    "pointer deleted": (lambda d, g: (d / "CURRENT.json").unlink(), "no index at", 0),
+    "pointer emptied": (lambda d, g: (d / "CURRENT.json").write_text(""), "no index at", 0),
+    "generation deleted": (lambda d, g: shutil.rmtree(g), REBUILD, 1),
+    "database truncated": (lambda d, g: _truncate(g / "chroma" / "chroma.sqlite3"), REBUILD, 1),
+    "database deleted": (lambda d, g: (g / "chroma" / "chroma.sqlite3").unlink(), REBUILD, 1),
+    "database garbled": (lambda d, g: _garble(g / "chroma" / "chroma.sqlite3"), REBUILD, 1),
+    "vector file truncated": (lambda d, g: _truncate(_segment(g)), REBUILD, 1),
+    "vector folder deleted": (lambda d, g: shutil.rmtree(_segment(g).parent), REBUILD, 1),
+    "BM25 deleted": (lambda d, g: shutil.rmtree(g / "lexical"), REBUILD, 1),
+    "original deleted": (lambda d, g: next((g / "originals").iterdir()).unlink(), REBUILD, 1),
+    "manifest deleted": (lambda d, g: (g / generations.MANIFEST).unlink(), REBUILD, 1),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("damaged")
+    with pytest.MonkeyPatch.context() as patch:
+        fake = FakeEmbedding(model_name="fake")
+        patch.setattr(ingest, "get_embedder", lambda *a, **k: fake)
+        ingest.ingest(get_settings(corpus_dir=CORPUS, index_dir=root / "good"), progress=False)
+    processes = {}
+    for name, (damage, _, _) in CASES.items():
+        index = root / name.replace(" ", "-")
+        shutil.copytree(root / "good", index)
+        damage(index, generations.live(index))
+        where = ["--corpus", str(CORPUS), "--index", str(index)]
+        processes[name] = child("ask", QUESTION, *where, "--then", "status", *where,
+                                "--then", "ingest", "--quiet", *where,
+                                "--then", "ingest", "--rebuild", "--quiet", *where,
+                                "--then", "ask", "--json", QUESTION, *where)
+    return {name: results(process) for name, process in processes.items()}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_damage_gives_a_clear_error_and_rebuild_recovers(
+        case: str, outcomes: dict[str, list[dict[str, Any]]]) -> None:
+    ask, status, again, rebuild, after = outcomes[case]
+    _, message, ingest_rc = CASES[case]
+    for run in (ask, status):
+        assert run["rc"] == 1, run
+        assert run["stderr"].startswith("error: ") and message in run["stderr"], run
+        assert "Traceback" not in run["stderr"]
+    assert again["rc"] == ingest_rc, again
+    if ingest_rc:
+        assert REBUILD in again["stderr"]
+    assert rebuild["rc"] == 0, rebuild
+    assert after["rc"] == 0, after
+    assert json.loads(after["stdout"])["question"] == QUESTION
