@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
+SECRET = "sk-test-5ecret-never-shown"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -40,6 +42,7 @@ def ui(real_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     log_path = tmp_path_factory.mktemp("ui") / "ui.log"
     log = log_path.open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_LLM__API_KEY"] = SECRET  # configured, so it must never show
     process = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port),
                                 "--corpus", str(real_index.corpus_dir),
                                 "--index", str(real_index.index_dir)],
@@ -57,6 +60,7 @@ def ui(real_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     yield url
     process.terminate()
     process.wait(timeout=30)
+    assert SECRET not in log_path.read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +156,81 @@ def test_twenty_questions_at_once_through_the_api(ui: str) -> None:
     for question, result in zip(questions, results, strict=True):
         answers.setdefault(question, set()).add(result["answer"])
     assert all(len(a) == 1 for a in answers.values())  # the same answer every time
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on `port` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_the_page_listens_on_loopback_only(ui: str) -> None:
+    port = int(ui.rsplit(":", 1)[1].strip("/"))
+    assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, nothing else
+    help_text = subprocess.run([sys.executable, str(ROOT / "ui.py"), "--help"],
+                               capture_output=True, text=True, check=True).stdout
+    assert "default 127.0.0.1" in help_text
+
+
+def test_no_control_reads_files_outside_the_corpus_and_index(ui: str) -> None:
+    from gradio_client import Client
+
+    for path in ["/etc/passwd", "README.md", "corpus/../pyproject.toml", "../.rag/CURRENT.json"]:
+        for route in ("gradio_api/file=", "file="):
+            try:
+                body = urllib.request.urlopen(ui + route + path, timeout=10).read().decode()
+            except urllib.error.HTTPError as err:
+                assert err.code in (403, 404), (route, path, err.code)
+                continue
+            assert "root:" not in body and "[project]" not in body, (route, path)
+    client = Client(ui, verbose=False)
+    for docs in (["../README.md"], ["/etc/passwd"], ["../../.rag/CURRENT.json"]):
+        result = client.predict("What is the SCO?", 5, docs, api_name="/answer")
+        assert set(result) == {"error"} and "unknown document" in result["error"]
+
+
+def test_the_api_key_never_reaches_the_page(ui: str) -> None:
+    for route in ("", "config", "gradio_api/info"):
+        body = urllib.request.urlopen(ui + route, timeout=10).read().decode()
+        assert SECRET not in body and SECRET[:12] not in body, route
+
+
+def test_load_200_questions_at_concurrency_8(ui: str) -> None:
+    """Zero errors, every answer cited or an abstention; latency percentiles reported."""
+    import json
+    import statistics
+
+    from gradio_client import Client
+
+    gold = [json.loads(line) for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()]
+    questions = [item["question"] for item in gold][:50] * 4
+    clients = [Client(ui, verbose=False) for _ in range(8)]
+
+    def one(i: int) -> tuple[float, dict[str, Any]]:
+        started = time.perf_counter()
+        result = clients[i % 8].predict(questions[i], 5, None, api_name="/answer")
+        return (time.perf_counter() - started) * 1000, result
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        done = list(pool.map(one, range(len(questions))))
+    wall = time.perf_counter() - started
+    latencies = sorted(ms for ms, _ in done)
+    for _, result in done:
+        assert "error" not in result, result
+        assert result["abstained"] == (result["sentences"] == [])
+        assert all(s["citations"] for s in result["sentences"])
+    cuts = statistics.quantiles(latencies, n=100)
+    report = {"questions": len(done), "concurrency": 8, "errors": 0,
+              "abstained": sum(r["abstained"] for _, r in done),
+              "p50_ms": round(cuts[49], 1), "p95_ms": round(cuts[94], 1),
+              "max_ms": round(latencies[-1], 1), "per_second": round(len(done) / wall, 1)}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "load.json").write_text(json.dumps(report, indent=2))
+    print("\nload test:", report)
