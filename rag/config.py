@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -29,6 +29,12 @@ class EmbedSettings(BaseModel):
     )
     batch_size: int = Field(default=32, ge=1, description="Texts embedded per batch at ingest.")
     device: str = Field(default="cpu", description="Torch device for the embedding model.")
+    onnx: bool = Field(default=True, description="Export the model to ONNX at ingest (once, "
+                       "into <index>/encoders/) and embed questions with onnxruntime: same "
+                       "vectors, ~2.5x faster per question, and no torch import at question time.")
+    exact_search_max: int = Field(default=50_000, ge=0, description="Collections up to this "
+                                  "many vectors are searched exactly in memory (numpy); bigger "
+                                  "ones through Chroma's HNSW index.")
 
 
 class ChunkSettings(BaseModel):
@@ -51,6 +57,17 @@ class ChunkSettings(BaseModel):
 
 class ChromaSettings(BaseModel):
     collection: str = Field(default="corpus", description="Chroma collection holding the chunks.")
+    mode: Literal["embedded", "server"] = Field(
+        default="embedded", description="embedded: a Chroma database in the index folder "
+        "(chromadb.PersistentClient); server: a Chroma server (chromadb.HttpClient) at "
+        "host:port, shared by several machines. BM25, original texts and the generation "
+        "pointer stay in the index folder either way.")
+    host: str = Field(default="localhost", description="Chroma server host (mode = server).")
+    port: int = Field(default=8000, ge=1, le=65535, description="Chroma server port.")
+    ssl: bool = Field(default=False, description="Talk to the Chroma server over HTTPS.")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="HTTP headers sent to the Chroma server, e.g. "
+        '{"Authorization": "Bearer <token>"} (values are secrets: never printed).')
 
 
 class RetrievalSettings(BaseModel):

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag import generations
-from rag.config import Settings
-from rag.errors import IndexDamagedError
+from rag.config import ChromaSettings, Settings
+from rag.errors import IndexDamagedError, RagError
 from rag.fingerprint import Fingerprint
 
 if TYPE_CHECKING:
@@ -23,6 +23,35 @@ if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
 _BATCH = 1000
+
+
+class ChromaUnreachableError(RagError):
+    """The configured Chroma server does not answer."""
+
+
+def where(cfg: ChromaSettings, path: Path) -> str:
+    scheme = "https" if cfg.ssl else "http"
+    return f"{path}/" if cfg.mode == "embedded" else f"the Chroma server {scheme}://" \
+        f"{cfg.host}:{cfg.port}"
+
+
+def chroma_client(settings: Settings, path: Path) -> Any:
+    """PersistentClient on `path`, or HttpClient to the configured server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaClientSettings
+
+    cfg, client_settings = settings.chroma, ChromaClientSettings(anonymized_telemetry=False)
+    if cfg.mode == "embedded":
+        return chromadb.PersistentClient(path=str(path), settings=client_settings)
+    headers = {key: value.get_secret_value() for key, value in cfg.headers.items()}
+    try:
+        return chromadb.HttpClient(host=cfg.host, port=cfg.port, ssl=cfg.ssl, headers=headers,
+                                   settings=client_settings)
+    except Exception as err:  # connection refused, TLS, auth: chromadb raises several kinds
+        raise ChromaUnreachableError(
+            f"cannot reach {where(cfg, path)} ({type(err).__name__}) — start it (`chroma run "
+            f"--path DIR --port {cfg.port}`) or set RAG_CHROMA__HOST / RAG_CHROMA__PORT, or "
+            "RAG_CHROMA__MODE=embedded") from err
 
 
 @dataclass
@@ -40,22 +69,21 @@ class ChromaIndex:
 
     def __init__(self, settings: Settings, folder: Path | None = None,
                  create: bool = False) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaClientSettings
-
-        self.index_dir = settings.index_dir
+        self.index_dir, self.cfg = settings.index_dir, settings.chroma
         self.folder = folder or generations.live(settings.index_dir)
         self.path = self.folder / "chroma"
-        self.name = settings.chroma.collection
+        # Embedded: one database per generation folder. Server: collections named after the
+        # generation, beside those of the other generations.
+        self.name = self.cfg.collection if self.cfg.mode == "embedded" else \
+            f"{self.cfg.collection}-{self.folder.name}"
         damage = None if create else generations.check_manifest(self.folder)
         if damage:
             raise IndexDamagedError(self.index_dir, damage)
         try:
-            self.client = chromadb.PersistentClient(
-                path=str(self.path), settings=ChromaClientSettings(anonymized_telemetry=False))
+            self.client = chroma_client(settings, self.path)
             self.collection = self._open(self.name, create)
             self.sentences = self._open(f"{self.name}_sentences", create)
-        except IndexDamagedError:
+        except (IndexDamagedError, ChromaUnreachableError):
             raise
         except Exception as err:  # chromadb's errors differ by version and by what broke
             raise IndexDamagedError(self.index_dir, f"Chroma cannot open it: {err}") from err
@@ -67,7 +95,26 @@ class ChromaIndex:
         try:
             return self.client.get_collection(name)
         except Exception as err:  # chromadb raises NotFoundError or ValueError by version
-            raise IndexDamagedError(self.index_dir, f"no collection {name!r}") from err
+            raise IndexDamagedError(self.index_dir, f"no collection {name!r} in "
+                                    f"{where(self.cfg, self.path)}") from err
+
+    def copy_from(self, other: ChromaIndex) -> None:
+        """Copy every record of `other` (server mode: a new generation starts as a copy)."""
+        for source, target in ((other.collection, self.collection),
+                               (other.sentences, self.sentences)):
+            got = source.get(include=["embeddings", "metadatas", "documents"])
+            for i in range(0, len(got["ids"]), _BATCH):
+                part = slice(i, i + _BATCH)
+                target.add(ids=got["ids"][part], embeddings=got["embeddings"][part],
+                           metadatas=got["metadatas"][part], documents=got["documents"][part])
+
+    def drop_other_generations(self, keep: set[str]) -> None:
+        """Server mode: delete the collections of generations no longer kept."""
+        prefix = f"{self.cfg.collection}-{generations.PREFIX}"
+        for collection in self.client.list_collections():
+            name = collection.name.removesuffix("_sentences")
+            if name.startswith(prefix) and name[len(self.cfg.collection) + 1:] not in keep:
+                self.client.delete_collection(collection.name)
 
     @property
     def store(self) -> ChromaVectorStore:

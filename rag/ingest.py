@@ -93,12 +93,25 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             check_builder(base.fingerprint(), wanted, bool(counts))
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
         if base is not None and not plan.todo and not plan.removed:
-            return IngestReport(plan, scan.warnings, 0, len(counts), sum(counts.values()),
-                                time.perf_counter() - started)
-        embedded, counts = _new_generation(settings, base, fingerprint, plan, progress)
-    return IngestReport(plan=plan, warnings=scan.warnings, chunks_embedded=embedded,
+            embedded = 0
+        else:
+            embedded, counts = _new_generation(settings, base, fingerprint, plan, progress)
+        problem = export_encoder(settings)
+    return IngestReport(plan=plan, warnings=scan.warnings + ([problem] if problem else []),
+                        chunks_embedded=embedded,
                         documents=len(counts), chunks=sum(counts.values()),
                         seconds=time.perf_counter() - started)
+
+
+def export_encoder(settings: Settings) -> str | None:
+    """Export the query encoder once per model (see rag/encoder.py); a warning if it fails."""
+    if not settings.embed.onnx:
+        return None
+    from rag import encoder
+
+    problem = encoder.export(settings.embed.model, encoder.onnx_path(settings.index_dir,
+                                                                     settings.embed.model))
+    return f"{problem}; questions are embedded with sentence-transformers" if problem else None
 
 
 def _base(settings: Settings) -> ChromaIndex | None:
@@ -114,6 +127,8 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
     folder = generations.begin(settings.index_dir, None if base is None else base.folder)
     try:
         index = ChromaIndex(settings, folder, create=True)
+        if settings.chroma.mode == "server" and base is not None:
+            index.copy_from(base)  # embedded mode copied the database with the folder
         for doc in plan.removed:
             index.replace_doc(doc, [], SentenceRows())
             fingerprint.docs.pop(doc, None)
@@ -128,6 +143,10 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    if settings.chroma.mode == "server":
+        pointer = generations.read_pointer(settings.index_dir) or {}
+        index.drop_other_generations({str(pointer.get("generation")),
+                                      str(pointer.get("previous"))})
     return embedded, counts
 
 

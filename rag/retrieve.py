@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
@@ -77,23 +78,19 @@ class HybridRetriever(BaseRetriever):
                 for chunk_id, score in fused]
 
     def _dense(self, embedding: list[float]) -> list[str]:
-        index = self.searcher.index
-        n = min(self.weights.candidates, len(self.searcher.chunks))
-        return index.nearest(index.collection, embedding, n, self._where())
+        vector = np.asarray(embedding, dtype=np.float32)
+        return self.searcher.dense_chunks.nearest(vector, self.weights.candidates, self.docs)
 
     def _sentence_dense(self, embedding: list[float]) -> list[str]:
         """Chunks ranked by their sentence closest to the question (sentence-window retrieval)."""
         if not self.weights.sentences:
             return []
-        index = self.searcher.index
-        n = min(self.weights.candidates * 2, len(self.searcher.chunks_of_sentence))
+        vector = np.asarray(embedding, dtype=np.float32)
         ranked: dict[str, None] = {}
-        for sid in index.nearest(index.sentences, embedding, n, self._where()):
+        for sid in self.searcher.dense_sentences.nearest(vector, self.weights.candidates * 2,
+                                                         self.docs):
             ranked.update(dict.fromkeys(self.searcher.chunks_of_sentence.get(sid, [])))
         return list(ranked)[: self.weights.candidates]
-
-    def _where(self) -> dict[str, Any] | None:
-        return {"doc": {"$in": self.docs}} if self.docs else None
 
     def _allowed(self) -> set[str] | None:
         if not self.docs:

@@ -6,12 +6,14 @@ import functools
 import json
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from rag import generations
 from rag.config import Settings
+from rag.dense import Dense
 from rag.embed import get_embedder
 from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.fingerprint import Fingerprint
@@ -20,6 +22,9 @@ from rag.lexical import LexicalIndex
 from rag.metadata import DocMeta, load_metadata
 from rag.nodes import sentence_id
 from rag.types import Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,10 @@ class Searcher:
                 sid = sentence_id(chunk.doc, start, end)
                 self.chunks_of_sentence.setdefault(sid, []).append(chunk.id)
         self.sentence_ids, self.sentence_vectors = self._load_sentences()
-        self.embedder = get_embedder(settings.embed.model, settings.embed.device,
-                                     settings.embed.batch_size)
+        exact_max = settings.embed.exact_search_max
+        self.dense_chunks = Dense(self.index, self.index.collection, exact_max)
+        self.dense_sentences = Dense(self.index, self.index.sentences, exact_max)
+        self.embedder = query_embedder(settings)
         self.metadata: dict[str, DocMeta] = load_metadata(settings.corpus_dir,
                                                           settings.metadata_file)
         self._originals: dict[str, str] = {}
@@ -105,6 +112,16 @@ class Searcher:
             return doc
         part = meta.part_at(self.original(doc), offset) if offset is not None else None
         return f"{part.title} (in: {meta.title})" if part else meta.title
+
+
+def query_embedder(settings: Settings) -> BaseEmbedding:
+    """The ONNX export when ingest made one (fast, no torch), else sentence-transformers."""
+    from rag import encoder
+
+    model = settings.embed.model
+    onnx = encoder.load(encoder.onnx_path(settings.index_dir, model), model) \
+        if settings.embed.onnx else None
+    return onnx or get_embedder(model, settings.embed.device, settings.embed.batch_size)
 
 
 _searchers: dict[str, Searcher] = {}

@@ -22,7 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import FakeEmbedding
+import pytest
+
+from tests.conftest import FakeEmbedding, use_fake
 
 
 class SlowFake(FakeEmbedding):
@@ -52,11 +54,11 @@ def _sleeping(seconds: float, function: Callable[..., Any], after: bool = False,
 
 
 def install() -> None:
-    from rag import generations, ingest, lexical, searcher
+    from rag import generations, lexical
 
     fake = SlowFake(model_name="fake", delay=float(os.environ.get("RAG_TEST_EMBED_DELAY", 0)))
-    ingest.get_embedder = lambda *a, **k: fake  # type: ignore[assignment]
-    searcher.get_embedder = lambda *a, **k: fake  # type: ignore[assignment]
+    with_fake = pytest.MonkeyPatch()  # never undone: the process ends with the commands
+    use_fake(with_fake, fake)
     pauses = _pauses()
     if "copy" in pauses:
         generations.begin = _sleeping(pauses["copy"], generations.begin, after=True)  # type: ignore

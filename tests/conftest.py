@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,21 @@ class FakeEmbedding(BaseEmbedding):
         return self._vector(query)
 
 
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def use_fake(patch: Any, fake: BaseEmbedding, questions: bool = True) -> None:
+    """`fake` instead of the model at ingest (and for questions), and no ONNX export."""
+    patch.setattr("rag.ingest.get_embedder", lambda *args, **kwargs: fake)
+    patch.setattr("rag.ingest.export_encoder", lambda settings: None)
+    if questions:
+        patch.setattr("rag.searcher.query_embedder", lambda settings: fake)
+
+
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A private copy of the real corpus (with its metadata file)."""
@@ -54,14 +70,14 @@ def corpus_copy(tmp_path: Path) -> Path:
 def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedding:
     """Replace the sentence-transformers model in ingest by the fake (Chroma stays real)."""
     fake = FakeEmbedding(model_name="fake")
-    monkeypatch.setattr("rag.ingest.get_embedder", lambda *args, **kwargs: fake)
+    use_fake(monkeypatch, fake, questions=False)
     return fake
 
 
 @pytest.fixture
 def fake_models(monkeypatch: pytest.MonkeyPatch, fake_embedder: FakeEmbedding) -> FakeEmbedding:
     """The fake embedder for questions too (the searcher's query encoder)."""
-    monkeypatch.setattr("rag.searcher.get_embedder", lambda *args, **kwargs: fake_embedder)
+    use_fake(monkeypatch, fake_embedder)
     return fake_embedder
 
 

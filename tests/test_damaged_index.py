@@ -15,7 +15,7 @@ import pytest
 
 from rag import generations, ingest
 from rag.config import get_settings
-from tests.conftest import CORPUS, FakeEmbedding
+from tests.conftest import CORPUS, FakeEmbedding, use_fake
 from tests.reliability import child, results
 
 pytestmark = pytest.mark.slow
@@ -57,8 +57,7 @@ CASES: dict[str, tuple[Damage, str, int]] = {  # damage(index_dir, gen), message
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     root = tmp_path_factory.mktemp("damaged")
     with pytest.MonkeyPatch.context() as patch:
-        fake = FakeEmbedding(model_name="fake")
-        patch.setattr(ingest, "get_embedder", lambda *a, **k: fake)
+        use_fake(patch, FakeEmbedding(model_name="fake"))
         ingest.ingest(get_settings(corpus_dir=CORPUS, index_dir=root / "good"), progress=False)
     processes = {}
     for name, (damage, _, _) in CASES.items():

@@ -20,7 +20,7 @@ from rag.errors import IndexMissingError, UsageError
 from rag.pipeline import answer
 from rag.searcher import Searcher
 from rag.status import index_status
-from tests.conftest import FakeEmbedding
+from tests.conftest import FakeEmbedding, use_fake
 from tests.reliability import (
     ZANZIBAR,
     assert_consistent,
@@ -47,12 +47,6 @@ class World:
     changed: dict[str, Any]
 
 
-def _fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeEmbedding(model_name="fake")
-    monkeypatch.setattr(ingest, "get_embedder", lambda *a, **k: fake)
-    monkeypatch.setattr(searcher, "get_embedder", lambda *a, **k: fake)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """A 20-document corpus indexed once, and the snapshot a fresh ingest of its changed
@@ -63,7 +57,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     shutil.copytree(base_corpus, changed_corpus)
     change_corpus(changed_corpus)
     with pytest.MonkeyPatch.context() as patch:
-        _fake(patch)
+        use_fake(patch, FakeEmbedding(model_name="fake"))
         base = get_settings(corpus_dir=base_corpus, index_dir=root / "base-index")
         ingest.ingest(base, progress=False)
         changed = get_settings(corpus_dir=changed_corpus, index_dir=root / "changed-index")

@@ -1,7 +1,6 @@
 """LLM backends held to the citation rules, with a scripted model and a fake Ollama server;
 bad configurations give clear errors within bounded time."""
 
-import socket
 import sys
 import time
 from typing import Any
@@ -14,6 +13,7 @@ from rag.cli import main
 from rag.config import Settings
 from rag.errors import BackendError
 from rag.pipeline import answer
+from tests.conftest import free_port
 from tests.fakes import FakeOllama, ScriptedChat, cite_sentence_with
 
 pytestmark = pytest.mark.slow
@@ -98,11 +98,6 @@ def test_ollama_backend_against_a_fake_server(real_index: Any) -> None:
     finally:
         server.stop()
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("backend", ["ollama", "openai"])

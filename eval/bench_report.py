@@ -1,0 +1,74 @@
+"""bench.json, bench.md and bench.png from eval/bench.py's results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TARGETS = """Targets (floors of issue 8): warm answer p50 <= 30 ms at 1x and <= 60 ms at 100x;
+retrieval >= 3x faster than vanilla llama-index; re-ingest unchanged <= 2 s; `rag ask` cold
+start <= 6 s; query cost sub-linear in corpus size."""
+
+
+def _table(results: dict[str, Any]) -> list[str]:
+    rows = ["| scale | documents | chunks | cold ingest (s) | chunks/s | ingest peak (MB) | "
+            "re-ingest unchanged (s) | one doc changed: smallest / largest (s, chunks) | "
+            "answer p50 / p95 (ms) | retrieval p50 / p95 (ms) | answering p50 (ms) | "
+            "query process peak (MB) |", "|" + "---|" * 12]
+    for scale, e in results["scales"].items():
+        i, w = e["ingest"], e["warm"]
+        one = " / ".join(f"{c['seconds']} ({c['chunks_embedded']})"
+                         for c in i["one_changed"].values())
+        rows.append(f"| {scale}x | {e['documents']} | {i['chunks']} | {i['cold']['seconds']} | "
+                    f"{i['chunks_per_s']} | {i['cold']['peak_mb']} | {i['unchanged']['seconds']}"
+                    f" | {one} | {w['total']['p50']} / {w['total']['p95']} | "
+                    f"{w['retrieve']['p50']} / {w['retrieve']['p95']} | {w['answer']['p50']} | "
+                    f"{w['peak_mb']} |")
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = ["# Benchmark", "", f"Machine: {results['machine']}. Written by `eval/bench.py`.",
+             "", TARGETS, "", *_table(results), ""]
+    one = results["scales"].get("1")
+    if one:
+        w = one["warm"]
+        lines += [f"Retrieval at 1x: pipeline p50 {w['retrieve']['p50']} ms, vanilla llama-index "
+                  f"p50 {w['vanilla']['p50']} ms (p95 {w['vanilla']['p95']}): the pipeline is "
+                  f"{w['vanilla_over_pipeline_retrieval']}x faster.",
+                  f"`rag ask` cold start (process start to answer printed): median "
+                  f"{one['cold_ask']['seconds']} s of {one['cold_ask']['all']}.", ""]
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = results["scales"]
+    chunks = [e["ingest"]["chunks"] for e in scales.values()]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(chunks, [e["ingest"]["chunks_per_s"] for e in scales.values()], "o-")
+    left.set(xscale="log", xlabel="chunks in the index", ylabel="chunks per second",
+             title="Cold ingest throughput")
+    for key, style in (("p50", "o-"), ("p95", "s--")):
+        right.plot(chunks, [e["warm"]["total"][key] for e in scales.values()], style,
+                   label=f"answer {key}")
+    first = next(iter(scales.values()))["warm"]["total"]["p50"]
+    right.plot(chunks, [first * c / chunks[0] for c in chunks], ":", color="grey",
+               label="linear in size (from 1x p50)")
+    right.set(xscale="log", yscale="log", xlabel="chunks in the index", ylabel="ms",
+              title="Warm answer latency (extractive, k=5)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2))
+    (out / "bench.md").write_text(markdown(results))
+    chart(results, out / "bench.png")
