@@ -5,8 +5,8 @@ and growth with corpus size. Writes eval/bench/bench.json, bench.md and bench.pn
     .venv/bin/python eval/bench.py --scales 1 10 100   # adds 100x (about an hour here)
 
 Every timing that a user would see as a command is taken from a fresh process (`rag ingest`,
-`rag ask`); warm latencies are taken in one process after a warm-up, the pipeline and the
-vanilla retriever interleaved question by question so that both see the same machine state.
+`rag ask`); warm latencies are taken in one process after a warm-up, first the pipeline's over
+all gold questions, then the vanilla retriever's over the same questions.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ import time
 import unicodedata
 from collections.abc import Callable
 
-import numpy as np
 from llama_index.core.schema import QueryBundle
 
 from rag.backends import Draft, Query, get_backend
@@ -47,7 +46,7 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     searcher = get_searcher(settings)
     docs = docs_known(searcher, docs)
     k = k or settings.answer.k
-    vector = np.asarray(searcher.embedder.get_query_embedding(question), dtype=np.float32)
+    vector = searcher.embed_question(question)
     r = settings.retrieval
     weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates,
                             r.mmr_lambda)

@@ -97,6 +97,13 @@ class Searcher:
             self._originals[doc] = path.read_text(encoding="utf-8")
         return self._originals[doc]
 
+    def embed_question(self, question: str) -> npt.NDArray[np.float32]:
+        """The question's vector. The ONNX encoder is called directly: llama-index's
+        instrumentation around `get_query_embedding` costs 0.6 ms a call, 15% of the work."""
+        fast = getattr(self.embedder, "embed", None)
+        vector = fast([question])[0] if fast else self.embedder.get_query_embedding(question)
+        return np.asarray(vector, dtype=np.float32)
+
     def sentence_vector(self, doc: str, start: int, end: int) -> npt.NDArray[np.float32] | None:
         row = self.sentence_ids.get(sentence_id(doc, start, end))
         return None if row is None else self.sentence_vectors[row]

@@ -1,5 +1,7 @@
 """The real corpus in a real index, embedded with the real packaged model."""
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -47,3 +49,44 @@ def test_embeddings_find_the_passage(real_index: Any, question: str, doc: str | 
         include=["metadatas", "documents"])
     top = list(zip(hits["documents"][0], hits["metadatas"][0], strict=True))
     assert any(needle in text and (doc is None or meta["doc"] == doc) for text, meta in top), top
+
+
+def test_questions_are_embedded_by_the_onnx_export_with_the_same_vectors(real_index: Any) -> None:
+    import numpy as np
+
+    from rag.onnx_embedding import OnnxEmbedding
+    from rag.searcher import get_searcher
+
+    searcher = get_searcher(real_index)
+    assert isinstance(searcher.embedder, OnnxEmbedding)
+    questions = ["When was the Astana Treaty signed?", "What share of the EAEU's GDP is Russia's?"]
+    onnx = np.asarray(searcher.embedder.get_text_embedding_batch(questions))
+    torch = np.asarray(get_embedder(real_index.embed.model).get_text_embedding_batch(questions))
+    assert (onnx * torch).sum(axis=1).min() > 0.9999
+
+
+def test_exact_search_finds_what_chroma_finds(real_index: Any) -> None:
+    import numpy as np
+
+    from rag.searcher import get_searcher
+
+    searcher = get_searcher(real_index)
+    assert searcher.dense_sentences.exact and searcher.dense_chunks.exact
+    for question in ["Which countries joined the SCO in 2017?", "CSTO rapid reaction force"]:
+        vector = np.asarray(searcher.embedder.get_query_embedding(question), dtype=np.float32)
+        for dense in (searcher.dense_chunks, searcher.dense_sentences):
+            exact = dense.nearest(vector, 10)
+            assert exact == searcher.index.nearest(dense.collection, vector.tolist(), 10, None)
+            docs = [searcher.chunks[next(iter(searcher.chunks))].doc]
+            assert all(dense.docs[dense.ids.index(i)] in docs for i in dense.nearest(vector, 5,
+                                                                                   docs))
+
+
+def test_rag_ask_never_imports_torch(real_index: Any) -> None:
+    code = ("import sys; from rag.cli import main; main(['ask', 'What is the SCO?', '--corpus', "
+            f"{str(real_index.corpus_dir)!r}, '--index', {str(real_index.index_dir)!r}]); "
+            "print('TORCH', 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("TORCH False False")
