@@ -27,14 +27,17 @@ def _one_blas_thread() -> None:
 
 
 class Dense:
-    def __init__(self, index: ChromaIndex, collection: Any, exact_max: int) -> None:
+    def __init__(self, index: ChromaIndex, collection: Any, exact_max: int,
+                 keep_vectors: bool = False) -> None:
+        """`keep_vectors`: load the vectors even when the collection is searched by Chroma
+        (the sentences' are needed to score answers)."""
         _one_blas_thread()
         self.index, self.collection = index, collection
         self.exact = collection.count() <= exact_max
         self.ids: list[str] = []
         self.vectors: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self.docs: npt.NDArray[np.str_] = np.array([], dtype=str)
-        if self.exact:
+        if self.exact or keep_vectors:
             got = collection.get(include=["embeddings", "metadatas"])
             self.ids = list(got["ids"])
             self.vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(

@@ -53,7 +53,10 @@ def _export(model: str, target: Path, torch: Any, auto_model: Any) -> str | None
     model_dir = resolve_model_path(model)
     bert = auto_model.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
-    class Hidden(torch.nn.Module):  # type: ignore[misc]  # BertModel.forward takes other positional arguments
+    class Hidden(torch.nn.Module):  # type: ignore[misc]
+        """The last hidden state, from keyword arguments (BertModel.forward's positional
+        arguments are not these three)."""
+
         def __init__(self) -> None:
             super().__init__()
             self.bert = bert

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexMissingError, UsageError
+from rag.errors import IndexDamagedError, IndexMissingError, UsageError
 
 POINTER = "CURRENT.json"
 LOCK = "ingest.lock"
@@ -59,8 +59,7 @@ def live(index_dir: Path) -> Path:
         raise IndexMissingError(f"the index at {index_dir}/ is being built by a running "
                                 f"`rag ingest` ({running}) — try again when it has finished")
     if folder is not None:
-        raise IndexMissingError(f"the index at {index_dir}/ is damaged ({folder.name}/ is "
-                                "missing) — run `rag ingest --rebuild`")
+        raise IndexDamagedError(index_dir, f"{folder.name}/ is missing")
     raise IndexMissingError(f"no index at {index_dir}/ — run `rag ingest`")
 
 
@@ -98,12 +97,12 @@ def check_manifest(folder: Path) -> str | None:
     return None
 
 
-def commit(index_dir: Path, folder: Path, info: dict[str, Any]) -> None:
+def commit(index_dir: Path, folder: Path) -> None:
     """Record the folder's manifest, make it the live generation (atomic rename of the
     pointer), then tidy up."""
     (folder / MANIFEST).write_text(json.dumps(manifest(folder), indent=0))
     previous = read_pointer(index_dir)
-    pointer = {"generation": folder.name, **info,
+    pointer = {"generation": folder.name,
                "previous": previous["generation"] if previous else None}
     tmp = index_dir / f"{POINTER}.tmp"
     with tmp.open("w") as handle:

@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 _BATCH = 1000
 
 
+def _add(collection: Any, ids: Sequence[str], vectors: Any, metadatas: Any,
+         documents: Any) -> None:
+    """Add records in batches of _BATCH (Chroma limits the size of one add)."""
+    for i in range(0, len(ids), _BATCH):
+        part = slice(i, i + _BATCH)
+        collection.add(ids=ids[part], embeddings=vectors[part], metadatas=metadatas[part],
+                       documents=documents[part])
+
+
 class ChromaUnreachableError(RagError):
     """The configured Chroma server does not answer."""
 
@@ -103,10 +112,7 @@ class ChromaIndex:
         for source, target in ((other.collection, self.collection),
                                (other.sentences, self.sentences)):
             got = source.get(include=["embeddings", "metadatas", "documents"])
-            for i in range(0, len(got["ids"]), _BATCH):
-                part = slice(i, i + _BATCH)
-                target.add(ids=got["ids"][part], embeddings=got["embeddings"][part],
-                           metadatas=got["metadatas"][part], documents=got["documents"][part])
+            _add(target, got["ids"], got["embeddings"], got["metadatas"], got["documents"])
 
     def drop_other_generations(self, keep: set[str]) -> None:
         """Server mode: delete the collections of generations no longer kept."""
@@ -139,11 +145,8 @@ class ChromaIndex:
         self.sentences.delete(where={"doc": doc})
         if nodes:
             store.add(list(nodes))
-        for i in range(0, len(sentences.ids), _BATCH):
-            part = slice(i, i + _BATCH)
-            self.sentences.add(ids=sentences.ids[part], embeddings=sentences.vectors[part],
-                               metadatas=sentences.metadatas[part],
-                               documents=sentences.texts[part])
+        _add(self.sentences, sentences.ids, sentences.vectors, sentences.metadatas,
+             sentences.texts)
 
     def nearest(self, collection: Any, embedding: list[float], n: int,
                 where: dict[str, Any] | None) -> list[str]:

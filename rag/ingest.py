@@ -87,10 +87,10 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
         base = None if rebuild else _base(settings)
         wanted = Fingerprint.wanted(settings)
-        fingerprint = wanted if base is None else base.fingerprint() or wanted
+        current = None if base is None else base.fingerprint()
         counts = Counter[str]() if base is None else base.chunk_counts()
-        if base is not None:
-            check_builder(base.fingerprint(), wanted, bool(counts))
+        check_builder(current, wanted, bool(counts))
+        fingerprint = current or wanted
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
         if base is not None and not plan.todo and not plan.removed:
             embedded = 0
@@ -137,9 +137,7 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
         LexicalIndex.build(*index.all_chunks()[:2]).save(folder / "lexical", fingerprint.key())
         index.prune_originals(set(fingerprint.docs.values()))
         counts = index.chunk_counts()
-        generations.commit(settings.index_dir, folder, {
-            "key": fingerprint.key(), "chunks": sum(counts.values()),
-            "sentences": index.sentences.count(), "documents": len(counts)})
+        generations.commit(settings.index_dir, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

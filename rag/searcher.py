@@ -63,10 +63,11 @@ class Searcher:
             for _, _, start, end in chunk.sentences:
                 sid = sentence_id(chunk.doc, start, end)
                 self.chunks_of_sentence.setdefault(sid, []).append(chunk.id)
-        self.sentence_ids, self.sentence_vectors = self._load_sentences()
         exact_max = settings.embed.exact_search_max
         self.dense_chunks = Dense(self.index, self.index.collection, exact_max)
-        self.dense_sentences = Dense(self.index, self.index.sentences, exact_max)
+        self.dense_sentences = Dense(self.index, self.index.sentences, exact_max,
+                                     keep_vectors=True)
+        self.sentence_ids = {sid: row for row, sid in enumerate(self.dense_sentences.ids)}
         self.embedder = query_embedder(settings)
         self.metadata: dict[str, DocMeta] = load_metadata(settings.corpus_dir,
                                                           settings.metadata_file)
@@ -78,14 +79,13 @@ class Searcher:
                                t, tuple(tuple(s) for s in json.loads(str(m["sentences"]))))
                 for i, t, m in zip(ids, texts, metas, strict=True)}
 
-    def _load_sentences(self) -> tuple[dict[str, int], npt.NDArray[np.float32]]:
-        got = self.index.sentences.get(include=["embeddings"])
-        vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
-        return {sid: row for row, sid in enumerate(got["ids"])}, vectors
-
     @functools.cached_property
     def chunk_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
-        """Chunk embeddings by id (loaded on first use: only MMR needs them)."""
+        """Chunk embeddings by id (only MMR needs them; in memory already when searched
+        exactly, else loaded on first use)."""
+        dense = self.dense_chunks
+        if dense.exact:
+            return dict(zip(dense.ids, dense.vectors, strict=True))
         got = self.index.collection.get(include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"],
                                                                      strict=True)}
@@ -106,7 +106,7 @@ class Searcher:
 
     def sentence_vector(self, doc: str, start: int, end: int) -> npt.NDArray[np.float32] | None:
         row = self.sentence_ids.get(sentence_id(doc, start, end))
-        return None if row is None else self.sentence_vectors[row]
+        return None if row is None else self.dense_sentences.vectors[row]
 
     def passage(self, chunk_id: str, rank: int, score: float) -> Passage:
         c = self.chunks[chunk_id]
