@@ -89,11 +89,14 @@ def cold_ask(corpus: Path, index: Path, times: int = 3) -> dict[str, Any]:
             "all": [r["seconds"] for r in runs]}
 
 
-def warm(corpus: Path, index: Path, vanilla: bool) -> dict[str, Any]:
-    """Warm latencies in a fresh process (eval/bench_warm.py), with its peak memory."""
+def warm(corpus: Path, index: Path, vanilla: bool,
+         precision: str | None = None) -> dict[str, Any]:
+    """Warm latencies in a fresh process (eval/bench_warm.py), with its peak memory;
+    `precision` overrides the query encoder's (embed.onnx_precision)."""
     args = [sys.executable, str(ROOT / "eval" / "bench_warm.py"), str(corpus), str(index)]
+    env = {**os.environ, **({"RAG_EMBED__ONNX_PRECISION": precision} if precision else {})}
     done = subprocess.run(args + (["--vanilla"] if vanilla else []), capture_output=True,
-                          text=True, cwd=ROOT)
+                          text=True, cwd=ROOT, env=env)
     if done.returncode:
         raise SystemExit(f"warm latency run failed:\n{done.stderr}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -120,6 +123,7 @@ def main() -> int:
             print(f"{scale}x: questions ...", flush=True)
             entry["warm"] = warm(corpus, index, vanilla=scale == 1)
             if scale == 1:
+                entry["warm_fp32"] = warm(corpus, index, vanilla=True, precision="fp32")
                 entry["cold_ask"] = cold_ask(corpus, index)
             results["scales"][str(scale)] = entry
             print(json.dumps({scale: entry}), flush=True)

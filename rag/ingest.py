@@ -109,8 +109,7 @@ def export_encoder(settings: Settings) -> str | None:
         return None
     from rag import encoder
 
-    problem = encoder.export(settings.embed.model, encoder.onnx_path(settings.index_dir,
-                                                                     settings.embed.model))
+    problem = encoder.export(settings.embed.model, settings.index_dir)
     return f"{problem}; questions are embedded with sentence-transformers" if problem else None
 
 

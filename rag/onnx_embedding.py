@@ -20,7 +20,7 @@ class OnnxEmbedding(BaseEmbedding):
     _tokenizer: Any = PrivateAttr()
 
     def __init__(self, onnx_file: Path, model_dir: Path, threads: int = 2) -> None:
-        super().__init__(model_name=str(model_dir), embed_batch_size=32)
+        super().__init__(model_name=str(onnx_file), embed_batch_size=32)
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

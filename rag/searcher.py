@@ -126,8 +126,8 @@ def query_embedder(settings: Settings) -> BaseEmbedding:
     from rag import encoder
 
     model = settings.embed.model
-    onnx = encoder.load(encoder.onnx_path(settings.index_dir, model), model) \
-        if settings.embed.onnx else None
+    path = encoder.onnx_path(settings.index_dir, model, settings.embed.onnx_precision)
+    onnx = encoder.load(path, model) if settings.embed.onnx else None
     return onnx or get_embedder(model, settings.embed.device, settings.embed.batch_size)
 
 

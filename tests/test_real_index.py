@@ -8,7 +8,7 @@ import pytest
 
 from rag.embed import get_embedder
 from rag.index import ChromaIndex
-from tests.conftest import CORPUS, DOCS
+from tests.conftest import CORPUS, DOCS, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -51,18 +51,29 @@ def test_embeddings_find_the_passage(real_index: Any, question: str, doc: str | 
     assert any(needle in text and (doc is None or meta["doc"] == doc) for text, meta in top), top
 
 
-def test_questions_are_embedded_by_the_onnx_export_with_the_same_vectors(real_index: Any) -> None:
+@pytest.mark.parametrize(("precision", "floor"), [("fp32", 0.9999), ("int8", 0.99)])
+def test_questions_are_embedded_by_the_onnx_export(real_index: Any, precision: str,
+                                                   floor: float) -> None:
+    """The chosen export embeds the questions: fp32 gives the model's own vectors, int8 nearly
+    (the gold questions, against sentence-transformers)."""
     import numpy as np
 
+    from rag.gold import load_gold
     from rag.onnx_embedding import OnnxEmbedding
-    from rag.searcher import get_searcher
+    from rag.searcher import query_embedder
 
-    searcher = get_searcher(real_index)
-    assert isinstance(searcher.embedder, OnnxEmbedding)
-    questions = ["When was the Astana Treaty signed?", "What share of the EAEU's GDP is Russia's?"]
-    onnx = np.asarray(searcher.embedder.get_text_embedding_batch(questions))
+    settings = real_index.model_copy(update={"embed": real_index.embed.model_copy(
+        update={"onnx_precision": precision})})
+    embedder = query_embedder(settings)
+    assert isinstance(embedder, OnnxEmbedding)
+    assert embedder.model_name.endswith(f".{precision}.onnx")
+    questions = [g.question for g in load_gold(ROOT / "eval" / "gold.jsonl")]
+    onnx = np.asarray(embedder.embed(questions))
     torch = np.asarray(get_embedder(real_index.embed.model).get_text_embedding_batch(questions))
-    assert (onnx * torch).sum(axis=1).min() > 0.9999
+    cosines = (onnx * torch).sum(axis=1)
+    assert cosines.min() > floor, (precision, cosines.min())
+    if precision == "int8":
+        assert cosines.min() < 0.9999  # it is the quantized model, not the fp32 one again
 
 
 def test_exact_search_finds_what_chroma_finds(real_index: Any) -> None:
