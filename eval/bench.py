@@ -106,18 +106,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "bench")
+    parser.add_argument("--merge", action="store_true", help="keep the other scales' results "
+                        "already in OUT/bench.json (each records when it ran)")
+    parser.add_argument("--keep", type=Path, help="build the corpora and indexes in this "
+                        "folder and keep them (default: a temporary folder)")
     args = parser.parse_args()
     from bench_report import write  # eval/bench_report.py
 
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
-    results: dict[str, Any] = {"machine": machine, "scales": {}}
+    old = args.out / "bench.json"
+    results: dict[str, Any] = json.loads(old.read_text()) if args.merge and old.is_file() \
+        else {"machine": machine, "scales": {}}
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        if args.keep:
+            shutil.rmtree(args.keep, ignore_errors=True)
+            tmp = str(args.keep)
         for scale in args.scales:
             corpus = synthesize(Path(tmp) / f"corpus-{scale}x", scale)
             index = Path(tmp) / f"index-{scale}x"
             print(f"{scale}x: ingest ...", flush=True)
             files = list(corpus.glob("*.txt"))
-            entry = {"documents": len(files),
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                    capture_output=True, text=True).stdout.strip()
+            entry = {"ran": f"{time.strftime('%Y-%m-%d %H:%M')} at {commit or '?'}",
+                     "documents": len(files),
                      "corpus_mb": round(sum(p.stat().st_size for p in files) / 1e6, 2),
                      "ingest": ingest_runs(corpus, index)}
             print(f"{scale}x: questions ...", flush=True)
@@ -127,6 +139,7 @@ def main() -> int:
                 entry["cold_ask"] = cold_ask(corpus, index)
             results["scales"][str(scale)] = entry
             print(json.dumps({scale: entry}), flush=True)
+    results["scales"] = dict(sorted(results["scales"].items(), key=lambda kv: int(kv[0])))
     write(results, args.out)
     print(f"Report: {args.out}/bench.md")
     return 0

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rag.index import ChromaIndex
+from rag.index import ChromaIndex, get_all
 
 
 @functools.cache
@@ -38,11 +38,11 @@ class Dense:
         self.vectors: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self.docs: npt.NDArray[np.str_] = np.array([], dtype=str)
         if self.exact or keep_vectors:
-            got = collection.get(include=["embeddings", "metadatas"])
+            got = get_all(collection, ["embeddings", "metadatas"])
             self.ids = list(got["ids"])
             self.vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(
                 len(self.ids), -1)
-            self.docs = np.array([str(m["doc"]) for m in got["metadatas"] or []], dtype=str)
+            self.docs = np.array([str(m["doc"]) for m in got["metadatas"]], dtype=str)
 
     def nearest(self, vector: npt.NDArray[np.float32], n: int,
                 docs: list[str] | None = None) -> list[str]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
 _BATCH = 1000
+_PAGE = 5000
 
 
 def _add(collection: Any, ids: Sequence[str], vectors: Any, metadatas: Any,
@@ -32,6 +33,17 @@ def _add(collection: Any, ids: Sequence[str], vectors: Any, metadatas: Any,
         part = slice(i, i + _BATCH)
         collection.add(ids=ids[part], embeddings=vectors[part], metadatas=metadatas[part],
                        documents=documents[part])
+
+
+def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+    """Every record of `collection`, fetched a page at a time: one `get()` of more than about
+    32,000 records fails in Chroma's SQLite ("too many SQL variables"; seen at 100x the corpus)."""
+    got: dict[str, list[Any]] = {key: [] for key in ["ids", *include]}
+    for offset in range(0, collection.count(), _PAGE):
+        page = collection.get(include=include, limit=_PAGE, offset=offset)
+        for key in got:
+            got[key].extend(page[key] if page[key] is not None else [])
+    return got
 
 
 class ChromaUnreachableError(RagError):
@@ -111,7 +123,7 @@ class ChromaIndex:
         """Copy every record of `other` (server mode: a new generation starts as a copy)."""
         for source, target in ((other.collection, self.collection),
                                (other.sentences, self.sentences)):
-            got = source.get(include=["embeddings", "metadatas", "documents"])
+            got = get_all(source, ["embeddings", "metadatas", "documents"])
             _add(target, got["ids"], got["embeddings"], got["metadatas"], got["documents"])
 
     def drop_other_generations(self, keep: set[str]) -> None:
@@ -135,7 +147,7 @@ class ChromaIndex:
         self.collection.modify(metadata=fingerprint.to_metadata())
 
     def chunk_counts(self) -> Counter[str]:
-        metadatas = self.collection.get(include=["metadatas"])["metadatas"] or []
+        metadatas = get_all(self.collection, ["metadatas"])["metadatas"]
         return Counter(str(m.get("doc")) for m in metadatas)
 
     def replace_doc(self, doc: str, nodes: Sequence[BaseNode], sentences: SentenceRows) -> None:
@@ -179,5 +191,5 @@ class ChromaIndex:
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Ids, texts and metadata of every chunk."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        return got["ids"], got["documents"] or [], got["metadatas"] or []
+        got = get_all(self.collection, ["documents", "metadatas"])
+        return got["ids"], got["documents"], got["metadatas"]

@@ -17,7 +17,7 @@ from rag.dense import Dense
 from rag.embed import get_embedder
 from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.fingerprint import Fingerprint
-from rag.index import ChromaIndex
+from rag.index import ChromaIndex, get_all
 from rag.lexical import LexicalIndex
 from rag.metadata import DocMeta, load_metadata
 from rag.nodes import sentence_id
@@ -86,7 +86,7 @@ class Searcher:
         dense = self.dense_chunks
         if dense.exact:
             return dict(zip(dense.ids, dense.vectors, strict=True))
-        got = self.index.collection.get(include=["embeddings"])
+        got = get_all(self.index.collection, ["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"],
                                                                      strict=True)}
 
@@ -122,13 +122,16 @@ class Searcher:
 
 
 def query_embedder(settings: Settings) -> BaseEmbedding:
-    """The ONNX export when ingest made one (fast, no torch), else sentence-transformers."""
+    """The ONNX export of the configured precision (else the fp32 one) when ingest made it:
+    fast, no torch. Without one, sentence-transformers."""
     from rag import encoder
 
-    model = settings.embed.model
-    path = encoder.onnx_path(settings.index_dir, model, settings.embed.onnx_precision)
-    onnx = encoder.load(path, model) if settings.embed.onnx else None
-    return onnx or get_embedder(model, settings.embed.device, settings.embed.batch_size)
+    model, embed = settings.embed.model, settings.embed
+    for precision in dict.fromkeys([embed.onnx_precision, "fp32"]) if embed.onnx else []:
+        onnx = encoder.load(encoder.onnx_path(settings.index_dir, model, precision), model)
+        if onnx is not None:
+            return onnx
+    return get_embedder(model, embed.device, embed.batch_size)
 
 
 _searchers: dict[str, Searcher] = {}

@@ -53,3 +53,26 @@ def test_invalid_values_are_rejected() -> None:
         get_settings(chunk={"size": 100, "overlap": 100})
     with pytest.raises(ValidationError):
         get_settings(no_such_setting=1)
+
+
+@pytest.mark.parametrize(("precision", "exported", "chosen"), [
+    ("int8", {"int8", "fp32"}, "int8"),
+    ("fp32", {"int8", "fp32"}, "fp32"),
+    ("int8", {"fp32"}, "fp32"),             # int8 rejected at export: the fp32 one
+    ("int8", set(), "sentence-transformers"),
+])
+def test_the_query_encoder_follows_embed_onnx_precision(
+        monkeypatch: pytest.MonkeyPatch, precision: str, exported: set[str], chosen: str) -> None:
+    from rag import searcher
+
+    def load(path: Path, model: str) -> str | None:
+        found = path.name.split(".")[-2]
+        return found if found in exported else None
+
+    monkeypatch.setattr("rag.encoder.load", load)
+    monkeypatch.setattr(searcher, "get_embedder", lambda *args: "sentence-transformers")
+    settings = get_settings()
+    settings.embed.onnx_precision = precision  # type: ignore[assignment]
+    assert searcher.query_embedder(settings) == chosen
+    settings.embed.onnx = False
+    assert searcher.query_embedder(settings) == "sentence-transformers"
