@@ -31,6 +31,15 @@ def _table(results: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark", "", f"Machine: {results['machine']}. Written by `eval/bench.py`.",
              "", TARGETS, "", *_table(results), ""]
+    scales = list(results["scales"].items())
+    lines.append("Runs: " + "; ".join(f"{k}x {e.get('ran', '?')}" for k, e in scales) + ".")
+    if len(scales) > 1:
+        (a, first), (b, last) = scales[0], scales[-1]
+        grew = last["warm"]["total"]["p50"] / first["warm"]["total"]["p50"]
+        size = last["ingest"]["chunks"] / first["ingest"]["chunks"]
+        lines += ["", f"Growth: from {a}x to {b}x the index has {size:.0f}x the chunks and the "
+                  f"warm answer p50 is {grew:.1f}x: sub-linear." if grew < size else
+                  f"Growth: the answer p50 grew {grew:.1f}x for {size:.0f}x the chunks.", ""]
     one = results["scales"].get("1")
     if one:
         w = one["warm"]
