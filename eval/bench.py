@@ -12,6 +12,7 @@ all gold questions, then the vanilla retriever's over the same questions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -117,10 +118,11 @@ def main() -> int:
     old = args.out / "bench.json"
     results: dict[str, Any] = json.loads(old.read_text()) if args.merge and old.is_file() \
         else {"machine": machine, "scales": {}}
-    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
-        if args.keep:
-            shutil.rmtree(args.keep, ignore_errors=True)
-            tmp = str(args.keep)
+    if args.keep:
+        shutil.rmtree(args.keep, ignore_errors=True)
+    folder = contextlib.nullcontext(str(args.keep)) if args.keep else \
+        tempfile.TemporaryDirectory(prefix="rag-bench-")
+    with folder as tmp:
         for scale in args.scales:
             corpus = synthesize(Path(tmp) / f"corpus-{scale}x", scale)
             index = Path(tmp) / f"index-{scale}x"

@@ -46,6 +46,11 @@ def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
     return got
 
 
+def doc_counts(metadatas: list[dict[str, Any]]) -> Counter[str]:
+    """Chunks per document, from the chunks' metadata."""
+    return Counter(str(m.get("doc")) for m in metadatas)
+
+
 class ChromaUnreachableError(RagError):
     """The configured Chroma server does not answer."""
 
@@ -147,8 +152,7 @@ class ChromaIndex:
         self.collection.modify(metadata=fingerprint.to_metadata())
 
     def chunk_counts(self) -> Counter[str]:
-        metadatas = get_all(self.collection, ["metadatas"])["metadatas"]
-        return Counter(str(m.get("doc")) for m in metadatas)
+        return doc_counts(get_all(self.collection, ["metadatas"])["metadatas"])
 
     def replace_doc(self, doc: str, nodes: Sequence[BaseNode], sentences: SentenceRows) -> None:
         """Remove every chunk and sentence of `doc`, then add the new ones (possibly none)."""

@@ -20,7 +20,7 @@ from rag.corpus import CorpusScan, scan_corpus
 from rag.embed import dimension, get_embedder, max_tokens, token_counter
 from rag.errors import FingerprintMismatchError, UsageError
 from rag.fingerprint import Fingerprint
-from rag.index import ChromaIndex, SentenceRows
+from rag.index import ChromaIndex, SentenceRows, doc_counts
 from rag.lexical import LexicalIndex
 from rag.nodes import embed_documents
 from rag.types import SourceFile
@@ -133,9 +133,10 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
             fingerprint.docs.pop(doc, None)
         embedded = _embed_documents(settings, index, fingerprint, plan.todo, progress)
         index.save_fingerprint(fingerprint)
-        LexicalIndex.build(*index.all_chunks()[:2]).save(folder / "lexical", fingerprint.key())
+        ids, texts, metadatas = index.all_chunks()  # read once: for BM25 and for the counts
+        LexicalIndex.build(ids, texts).save(folder / "lexical", fingerprint.key())
         index.prune_originals(set(fingerprint.docs.values()))
-        counts = index.chunk_counts()
+        counts = doc_counts(metadatas)
         generations.commit(settings.index_dir, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

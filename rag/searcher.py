@@ -126,12 +126,13 @@ def query_embedder(settings: Settings) -> BaseEmbedding:
     fast, no torch. Without one, sentence-transformers."""
     from rag import encoder
 
-    model, embed = settings.embed.model, settings.embed
+    embed = settings.embed
     for precision in dict.fromkeys([embed.onnx_precision, "fp32"]) if embed.onnx else []:
-        onnx = encoder.load(encoder.onnx_path(settings.index_dir, model, precision), model)
+        onnx = encoder.load(encoder.onnx_path(settings.index_dir, embed.model, precision),
+                            embed.model)
         if onnx is not None:
             return onnx
-    return get_embedder(model, embed.device, embed.batch_size)
+    return get_embedder(embed.model, embed.device, embed.batch_size)
 
 
 _searchers: dict[str, Searcher] = {}

@@ -99,7 +99,6 @@ def test_ollama_backend_against_a_fake_server(real_index: Any) -> None:
         server.stop()
 
 
-
 @pytest.mark.parametrize("backend", ["ollama", "openai"])
 def test_unreachable_server_is_a_clear_error(real_index: Any, backend: str) -> None:
     url = f"http://127.0.0.1:{free_port()}" + ("/v1" if backend == "openai" else "")

@@ -28,7 +28,6 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-
 @pytest.fixture(scope="module")
 def ui(real_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python ui.py` on a free port, serving the session's real index."""
@@ -202,8 +201,9 @@ def test_load_200_questions_at_concurrency_8(ui: str) -> None:
 
     from gradio_client import Client
 
-    gold = [json.loads(line) for line in (ROOT / "eval" / "gold.jsonl").read_text().splitlines()]
-    questions = [item["question"] for item in gold][:50] * 4
+    from rag.gold import load_gold
+
+    questions = [g.question for g in load_gold(ROOT / "eval" / "gold.jsonl")][:50] * 4
     clients = [Client(ui, verbose=False) for _ in range(8)]
 
     def one(i: int) -> tuple[float, dict[str, Any]]:
