@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from rag.errors import UsageError
 
 QuestionType = Literal["fact", "number", "table", "multi_doc", "reasoning", "unanswerable"]
+Split = Literal["dev", "test"]
 MIN_QUOTE, MAX_QUOTE = 40, 300
 
 
@@ -34,12 +35,17 @@ class GoldItem(BaseModel):
     doc: str | None = None
     evidence: list[str] | None = None
     evidence_by_doc: dict[str, list[str]] | None = None
+    split: Split = Field(default="dev", description="dev: thresholds, weights and rules may be "
+                         "chosen on it; test: written before the system ran on it, only measured")
+    paraphrase: str | None = Field(default=None, description="The answer in other words than "
+                                   "the evidence (hand-written): the verifier must accept it")
 
     @model_validator(mode="after")
     def _shape(self) -> GoldItem:
         if self.type == "unanswerable":
-            if self.answer or self.doc or self.evidence or self.evidence_by_doc:
-                raise ValueError("an unanswerable item has an empty answer and no evidence")
+            if self.answer or self.doc or self.evidence or self.evidence_by_doc or self.paraphrase:
+                raise ValueError("an unanswerable item has an empty answer, no paraphrase and no "
+                                 "evidence")
             return self
         if not self.answer:
             raise ValueError("an answerable item needs an answer")
