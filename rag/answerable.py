@@ -3,8 +3,9 @@
 Similarity alone cannot tell "the CSTO was mobilised in Kazakhstan in January 2022" from an
 answer to "how many troops did the CSTO send to Kazakhstan in January 2022?". These checks ask
 whether the evidence contains what the question is about: a year the question names, the
-thing a "how many" question counts, an amount for "how much" and a count (not a year) for
-"how many", and names and words that the corpus uses at all.
+thing a "how many" question counts, a date for "when", an amount for "how much" and a count
+(not a year) for "how many", and names and words that the corpus uses at all. They are
+features of the answerability model (rag/features.py), not verdicts on their own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ _COUNTED = re.compile(r"\bhow (?:many|much) (?!(?:is|was|were|are|did|does|do|ha
                       r"would|can|could|should)\b)([A-Za-z-]+)", re.I)
 _HOW_MUCH = re.compile(r"^\s*how much\b", re.I)
 _HOW_MANY = re.compile(r"^\s*how many\b", re.I)
+_WHEN = re.compile(r"^\s*(?:when|(?:on|in|by|since|until) (?:what|which) (?:date|year|month)|"
+                   r"(?:what|which) (?:date|year|month))\b", re.I)
+_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|"
+                   r"August|September|October|November|December)\b")
 _AMOUNT = re.compile(r"[$€£]\s?\d|\d\s?(?:%|percent|per cent)|\b(?:thousand|million|billion|"
                      r"trillion|percent|half|third|quarter)\b", re.I)
 _COUNT_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -45,6 +50,8 @@ def can_answer(question: str, sentence: str) -> bool:
         return False
     counted = _COUNTED.search(question)
     if counted and not set(tokenize(counted.group(1))) <= words:
+        return False
+    if _WHEN.search(question) and not _DATE.search(sentence):
         return False
     if _HOW_MUCH.search(question):
         return bool(_AMOUNT.search(sentence))

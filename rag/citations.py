@@ -51,11 +51,13 @@ def _similarity(text: str, spans: list[Span], searcher: Searcher) -> float | Non
 
 
 def check(draft: DraftSentence, spans: list[Span], searcher: Searcher) -> Support:
+    """The verifier's verdict; the cited documents' authors and publisher may be named."""
     quotes = [searcher.original(p.doc)[s:e] for p, s, e in spans]
     if any(instruction_like(q) for q in quotes):  # an instruction to a model is not evidence
         return Support(score=0.0, ok=False, missing=["(the cited text is an instruction)"])
     similarity = 1.0 if draft.exact else _similarity(draft.text, spans, searcher)
-    return support(draft.text, quotes, similarity)
+    docs = list(dict.fromkeys(p.doc for p, _, _ in spans))
+    return support(draft.text, quotes, similarity, searcher.sources(docs))
 
 
 def cite(draft: Draft, passages: list[Passage],

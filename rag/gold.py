@@ -18,6 +18,7 @@ from rag.errors import UsageError
 
 QuestionType = Literal["fact", "number", "table", "multi_doc", "reasoning", "unanswerable"]
 Split = Literal["dev", "test"]
+SPLITS: tuple[Split, ...] = ("dev", "test")
 MIN_QUOTE, MAX_QUOTE = 40, 300
 
 

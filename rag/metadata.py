@@ -26,6 +26,13 @@ class DocMeta(BaseModel):
     note: str | None = Field(default=None, description="How the metadata was established.")
     parts: list[Part] = Field(default_factory=list, description="Articles inside the file.")
 
+    def source_text(self) -> str:
+        """Authors (of the file and of its parts) and publisher: the names an answer may use to
+        say where something comes from ("Harding writes ..."). Not the titles: their words
+        are the subject matter ("Shanghai", "Treaty"), and must be in the cited text."""
+        authors = [*self.authors, *(a for p in self.parts for a in p.authors)]
+        return " ".join([*authors, self.venue or ""])
+
     def part_at(self, original: str, offset: int) -> Part | None:
         """The article of this file in which character `offset` lies, if the file has parts."""
         found = None

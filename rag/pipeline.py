@@ -10,15 +10,19 @@ import time
 import unicodedata
 from collections.abc import Callable
 
+import numpy as np
+import numpy.typing as npt
 from llama_index.core.schema import QueryBundle
 
 from rag.backends import Draft, Query, get_backend
+from rag.backends.extractive import ExtractiveBackend
 from rag.citations import cite
+from rag.compose import short_answer
 from rag.config import Settings, get_settings
 from rag.errors import UsageError
 from rag.retrieve import FusionWeights, HybridRetriever
-from rag.searcher import docs_known, get_searcher
-from rag.types import Answer, Citation, Sentence
+from rag.searcher import Searcher, docs_known, get_searcher
+from rag.types import Answer, Citation, Passage, Sentence
 
 ABSTENTION = "The corpus does not answer this question."
 
@@ -34,6 +38,21 @@ def clean_question(question: str, limit: int) -> str:
     return text
 
 
+def retrieve(question: str, k: int, docs: list[str] | None,
+             settings: Settings) -> tuple[Searcher, npt.NDArray[np.float32], list[Passage]]:
+    """The live index's searcher, the question's vector and the top-k passages."""
+    searcher = get_searcher(settings)
+    docs = docs_known(searcher, docs)
+    vector = searcher.embed_question(question)
+    r = settings.retrieval
+    weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates,
+                            r.mmr_lambda)
+    nodes = HybridRetriever(searcher, k, docs, weights).retrieve(
+        QueryBundle(question, embedding=vector.tolist()))
+    return searcher, vector, [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))
+                              for rank, n in enumerate(nodes, start=1)]
+
+
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,
            backend: str | None = None, settings: Settings | None = None,
            on_token: Callable[[str], None] | None = None) -> Answer:
@@ -43,17 +62,7 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     settings = settings or get_settings()
     question = clean_question(question, settings.answer.max_question_chars)
     chosen = get_backend(backend or settings.llm.backend, settings)
-    searcher = get_searcher(settings)
-    docs = docs_known(searcher, docs)
-    k = k or settings.answer.k
-    vector = searcher.embed_question(question)
-    r = settings.retrieval
-    weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates,
-                            r.mmr_lambda)
-    nodes = HybridRetriever(searcher, k, docs, weights).retrieve(
-        QueryBundle(question, embedding=vector.tolist()))
-    passages = [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))
-                for rank, n in enumerate(nodes, start=1)]
+    searcher, vector, passages = retrieve(question, k or settings.answer.k, docs, settings)
     retrieved = time.perf_counter()
     query = Query(question, vector, searcher, on_token)
 
@@ -63,6 +72,9 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     draft = chosen.draft(query, passages)
     sentences, citations = checked(draft)
     notes, used = list(draft.notes), chosen.name
+    confidence = draft.confidence
+    if confidence is None:  # an LLM backend: the same assessment the extractive one makes
+        confidence = ExtractiveBackend(settings).assess(query, passages).confidence
     if not sentences and used != "extractive" and settings.llm.fallback_extractive:
         notes.append(f"nothing the {used} model wrote survived verification; this answer is "
                      "the extractive backend's")
@@ -72,7 +84,11 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     abstained = not sentences
     text = ABSTENTION if abstained else " ".join(
         f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in sentences)
+    first = {c.n: c.quote for c in citations}
+    short = next((found for n in (sentences[0].citations if sentences else [])
+                  if (found := short_answer(question, first[n])) is not None), None)
     return Answer(question=question, answer=text, abstained=abstained, backend=used,
+                  confidence=confidence, short_answer=short,
                   sentences=sentences, citations=citations, retrieved=passages,
                   timings_ms={"retrieve": (retrieved - started) * 1000,
                               "answer": (done - retrieved) * 1000,

@@ -113,6 +113,10 @@ class Searcher:
         return Passage(rank=rank, chunk_id=c.id, doc=c.doc, start=c.start, end=c.end,
                        kind=c.kind, text=c.text, score=score, sentences=c.sentences)
 
+    def sources(self, docs: list[str]) -> str:
+        """The metadata text of these documents (see `DocMeta.source_text`)."""
+        return " ".join(self.metadata[d].source_text() for d in docs if d in self.metadata)
+
     def title(self, doc: str, offset: int | None = None) -> str:
         meta = self.metadata.get(doc)
         if meta is None:

@@ -101,10 +101,15 @@ class Answer:
     retrieved: list[Passage] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    confidence: float | None = None  # P(the retrieved passages answer the question)
+    short_answer: str | None = None  # the date, number or amount asked for: a cited substring
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
+                "short_answer": self.short_answer,
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
                 "backend": self.backend, "sentences": [s.to_dict() for s in self.sentences],
                 "citations": [c.to_dict() for c in self.citations],
                 "retrieved": [p.to_dict() for p in self.retrieved],
-                "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()}}
+                "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+                "notes": list(self.notes)}

@@ -34,6 +34,15 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "OSCE": ("Organization for Security and Co-operation in Europe",),
 }
 
+# Names that stand for each other in this literature: a capital for its state (metonymy).
+# A sentence that says "Moscow" is supported by a text that says "Russia", and the other way.
+METONYMS: dict[str, tuple[str, ...]] = {
+    "Russia": ("Moscow", "Kremlin"), "China": ("Beijing",), "Uzbekistan": ("Tashkent",),
+    "Kazakhstan": ("Astana", "Nur-Sultan"), "Kyrgyzstan": ("Bishkek",),
+    "Tajikistan": ("Dushanbe",), "Belarus": ("Minsk",), "Armenia": ("Yerevan",),
+    "India": ("New Delhi", "Delhi"), "Pakistan": ("Islamabad",), "Iran": ("Tehran",),
+}
+
 _SPELLING = [(re.compile(p), r) for p, r in [
     (r"is(ation|ations|e|ed|es|ing|er|ers)$", r"iz\1"),  # organisation, recognise
     (r"ys(e|ed|es|ing)$", r"yz\1"),  # analyse
@@ -87,6 +96,23 @@ def _aliases() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
     for names in groups.values():
         token_sets = [frozenset(tokenize(n)) for n in names if tokenize(n)]
         found += [(t, token_sets) for t in token_sets]
+    return found
+
+
+@functools.cache
+def name_aliases() -> dict[str, list[frozenset[str]]]:
+    """Token -> the token sets of every other way of naming the same thing (abbreviation and
+    long forms, a state and its capital), as `tokenize` gives them."""
+    from rag.lexical import tokenize
+
+    groups = [[a, *forms] for a, forms in ABBREVIATIONS.items()]
+    groups += [[state, *others] for state, others in METONYMS.items()]
+    found: dict[str, list[frozenset[str]]] = {}
+    for group in groups:
+        sets = [frozenset(tokenize(name)) for name in group if tokenize(name)]
+        for own in sets:  # a one-word name (SCO, Moscow) may stand for the others
+            if len(own) == 1:
+                found.setdefault(next(iter(own)), []).extend(s for s in sets if s != own)
     return found
 
 

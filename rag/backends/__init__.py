@@ -44,6 +44,7 @@ class Draft:
     sentences: list[DraftSentence]
     abstain: bool = False
     notes: list[str] = field(default_factory=list)
+    confidence: float | None = None  # P(the passages answer the question), when assessed
 
 
 class Backend(Protocol):

@@ -2,7 +2,9 @@
 
 Each sentence (or table row) of the retrieved passages is scored against the question by the
 cosine of their embeddings (computed at ingest) plus the share of the question's content words
-it contains. The best ones answer, each citing its own exact span. Deterministic and fast.
+it contains. Whether to answer at all is one calibrated decision (`assess`: the features of
+rag/features.py through the model fitted on the dev split); what to say is composed to cover
+the question (rag/compose.py), each sentence citing its own exact span. Deterministic and fast.
 """
 
 from __future__ import annotations
@@ -10,30 +12,47 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answerable import can_answer, unknown_to_corpus
 from rag.backends import Draft, DraftSentence, Query, register
+from rag.calibration import calibration
+from rag.compose import Pick, compose, definition_bonus
 from rag.config import Settings
+from rag.features import Scored, features
 from rag.injection import instruction_like
 from rag.lexical import tokenize
 from rag.sentences import CONTEXT_LINES, row_in_context, table_context
 from rag.types import Passage
+from rag.verify import named_in
 from rag.vocab import coverage
 
 _ASKS_FOR_NUMBER = re.compile(r"^\s*(how (many|much|large|long)|when|in what year|what year|"
                               r"which year|what (date|share|percentage|number))\b", re.I)
 _HAS_NUMBER = re.compile(r"\d")
 _RUNNING_WORD = re.compile(r"\b[a-z]{3,}\b")
+_ENDS_LIKE_PROSE = re.compile(r"[.!?;:\"”’)\]]\s*(?:\d{1,3})?$")
+DEFINITION_BONUS = 0.15
 
 
 @dataclass(frozen=True)
 class Candidate:
     score: float
+    cosine: float
     passage: int
+    index: int  # sentence number within the passage
     text: str
     chunk_id: str
+    doc: str
     start: int
     end: int
     context: tuple[int, int] | None = None  # span of a table's title and header, for a row
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Candidates best first, the answerability features and the model's confidence."""
+
+    ranked: list[Candidate]
+    features: dict[str, float]
+    confidence: float
 
 
 class ExtractiveBackend:
@@ -43,23 +62,31 @@ class ExtractiveBackend:
         self.cfg = settings.extractive
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
-        unknown = unknown_to_corpus(query.question, query.searcher.lexical.vocabulary)
-        if unknown:
-            return Draft([], abstain=True,
-                         notes=[f"the corpus never mentions: {', '.join(unknown)}"])
-        ranked = sorted((c for c in self._candidates(query, passages)
-                         if can_answer(query.question, c.text)), key=lambda c: -c.score)
-        if not ranked or ranked[0].score < self.cfg.min_score:
-            best = f"{ranked[0].score:.3f}" if ranked else "none"
-            return Draft([], abstain=True, notes=[f"best sentence score {best} is below "
-                                                  f"{self.cfg.min_score}"])
-        chosen: list[Candidate] = []
-        for c in ranked:
-            if len(chosen) == self.cfg.max_sentences or c.score < ranked[0].score - self.cfg.margin:
-                break
-            if all((c.start, c.end) != (o.start, o.end) for o in chosen):
-                chosen.append(c)
-        return Draft([DraftSentence(c.text, [c.passage], _spans(c), True) for c in chosen])
+        found = self.assess(query, passages)
+        model = calibration().answerability
+        if not found.ranked or found.confidence < model.threshold:
+            weakest = min(found.features.items(), key=lambda kv: _sign(kv[0]) * kv[1],
+                          default=("none", 0.0))
+            return Draft([], abstain=True, confidence=found.confidence, notes=[
+                f"abstained: confidence {found.confidence:.3f} is below {model.threshold:.3f} "
+                f"(features: {_describe(found.features)}; e.g. {weakest[0]} = "
+                f"{weakest[1]:.2f})"])
+        picks = compose(query.question, [_pick(c) for c in found.ranked],
+                        lambda p, step: self._neighbour(p, step, passages, found.ranked),
+                        self._wanted_docs(query), self.cfg.margin, self.cfg.max_sentences)
+        by_key = {(c.doc, c.start, c.end): c for c in found.ranked}
+        chosen = [by_key[p.key] for p in picks if p.key in by_key]
+        return Draft([DraftSentence(c.text, [c.passage], _spans(c), True) for c in chosen],
+                     confidence=found.confidence)
+
+    def assess(self, query: Query, passages: list[Passage]) -> Assessment:
+        ranked = sorted(self._candidates(query, passages), key=lambda c: -c.score)
+        by_passage = {c.passage: passages[c.passage - 1] for c in ranked}
+        scored = [Scored(c.score, c.cosine, frozenset(tokenize(c.text)), c.text,
+                         frozenset(tokenize(by_passage[c.passage].text)),
+                         by_passage[c.passage].text) for c in ranked]
+        values = features(query.question, scored, query.searcher.lexical.vocabulary)
+        return Assessment(ranked, values, calibration().answerability.confidence(values))
 
     def _candidates(self, query: Query, passages: list[Passage]) -> list[Candidate]:
         question_words = tokenize(query.question)
@@ -70,22 +97,54 @@ class ExtractiveBackend:
                 _, _, start, end = passage.sentences[i]
                 vector = query.searcher.sentence_vector(passage.doc, start, end)
                 words = set(tokenize(text))
+                own_text = passage.text[slice(*passage.sentences[i][:2])]
                 if vector is None or len(words) < self.cfg.min_words or not (
-                        context or passage.kind == "table" or _is_prose(text)) or (
+                        context or passage.kind == "table" or _is_prose(own_text)) or (
                         instruction_like(text)):
                     continue
-                overlap = coverage(question_words, words)
-                score = float(vector @ query.vector) + self.cfg.lexical_weight * overlap
-                own_text = passage.text[slice(*passage.sentences[i][:2])]
+                cosine = float(vector @ query.vector)
+                score = cosine + self.cfg.lexical_weight * coverage(question_words, words)
                 if wants_number and _HAS_NUMBER.search(own_text):
                     score += self.cfg.number_bonus
-                found.append(Candidate(score, number, text, passage.chunk_id, start, end, context))
+                if definition_bonus(query.question, own_text):
+                    score += DEFINITION_BONUS
+                found.append(Candidate(score, cosine, number, i, text, passage.chunk_id,
+                                       passage.doc, start, end, context))
         return found
+
+    def _neighbour(self, pick: Pick, step: int, passages: list[Passage],
+                   ranked: list[Candidate]) -> Pick | None:
+        """The sentence `step` places from `pick` in its passage, as a candidate."""
+        return next((_pick(c) for c in ranked
+                     if c.passage == pick.passage and c.index == pick.index + step), None)
+
+    def _wanted_docs(self, query: Query) -> set[str]:
+        """Documents the question names by author or publisher ("according to Harding")."""
+        searcher = query.searcher
+        return {doc for doc, meta in searcher.metadata.items()
+                if any(named_in(name.split()[-1], query.question) for name in
+                       [*meta.authors, *(a for p in meta.parts for a in p.authors)])
+                or (meta.venue and named_in(meta.venue.split()[0], query.question))}
+
+
+def _sign(feature: str) -> float:
+    return -1.0 if feature in ("unknown_terms", "content_terms", "why_how") else 1.0
+
+
+def _describe(values: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in values.items())
+
+
+def _pick(c: Candidate) -> Pick:
+    return Pick((c.doc, c.start, c.end), c.score, c.doc, c.passage, c.index, c.text,
+                frozenset(tokenize(c.text)))
 
 
 def _is_prose(text: str) -> bool:
-    """Running text, not a heading or a glossary line ("BRIC – Brazil, Russia, India, China")."""
-    return len(_RUNNING_WORD.findall(text)) >= 2
+    """Running text, not a heading, a title or a glossary line ("BRIC – Brazil, Russia, India,
+    China"): at least two lower-case words, and it ends like a sentence or is long."""
+    words = _RUNNING_WORD.findall(text)
+    return len(words) >= 2 and (bool(_ENDS_LIKE_PROSE.search(text.strip())) or len(words) >= 12)
 
 
 def _units(passage: Passage) -> list[tuple[int, str, tuple[int, int] | None]]:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.errors import UsageError
 from rag.evaluate import chart, faithful, gate, report, run, scores
 from rag.evaluate.failures import failures_md
-from rag.gold import load_gold, missing_quotes
+from rag.gold import SPLITS, load_gold, missing_quotes
 from rag.searcher import get_searcher
 
 
@@ -28,6 +29,7 @@ class EvalOptions:
     baselines: bool = True
     thresholds: Path | None = None
     progress: bool = True
+    split: str | None = None  # only this split of the gold file
 
 
 def _original(corpus_dir: Path) -> Any:
@@ -44,35 +46,55 @@ def _write_results(rows: list[scores.Row], path: Path) -> None:
             out.write(json.dumps({"id": row.item.id, **row.result}, ensure_ascii=False) + "\n")
 
 
-def evaluate(settings: Settings, options: EvalOptions) -> tuple[dict[str, Any], list[str]]:
-    """Run, score, write the report; the summary and warnings (e.g. quotes not in the corpus)."""
-    items = load_gold(options.gold)
-    warnings = missing_quotes(items, settings.corpus_dir)
-    k = options.k
-    rows = run.run_pipeline(items, settings, k, options.backend, options.progress)
-    verifier = faithful.Verifier(get_searcher(settings).embedder)
-    for row in rows:
-        row.faithful = faithful.sentence_verdicts(row.result, verifier)
-    accuracy, wrong = faithful.verifier_accuracy(faithful.perturbation_cases(items), verifier)
-    original = _original(settings.corpus_dir)
+def _split(rows: list[scores.Row], baseline_rows: dict[str, tuple[str, list[scores.Row]]],
+           verifier: faithful.Verifier, k: int, original: Any) -> dict[str, Any]:
+    """Everything measured on one split: the pipeline, each baseline, the verifier."""
     systems: dict[str, Any] = {"pipeline": {
         "label": "hybrid retrieval + verified citations",
         "overall": scores.pipeline_metrics(rows, k, original),
         "by_type": scores.by_type(rows, lambda sub: scores.pipeline_metrics(sub, k, original))}}
+    for name, (label, b_rows) in baseline_rows.items():
+        systems[name] = {
+            "label": label, "overall": scores.baseline_metrics(b_rows, k),
+            "by_type": scores.by_type(b_rows, lambda sub: scores.baseline_metrics(sub, k))}
+    accuracy, wrong = faithful.verifier_accuracy(
+        faithful.perturbation_cases([r.item for r in rows]), verifier)
+    answerable = sum(r.answerable for r in rows)
+    return {"questions": {"total": len(rows), "answerable": answerable,
+                          "unanswerable": len(rows) - answerable},
+            "systems": systems, "verifier": accuracy, "verifier_wrong": wrong}
+
+
+def evaluate(settings: Settings, options: EvalOptions) -> tuple[dict[str, Any], list[str]]:
+    """Run, score each split (dev, test) on its own, write the report; the summary and
+    warnings (e.g. quotes not in the corpus)."""
+    items = [i for i in load_gold(options.gold) if options.split in (None, i.split)]
+    if not items:
+        raise UsageError(f"{options.gold} has no {options.split} items")
+    warnings = missing_quotes(items, settings.corpus_dir)
+    k = options.k
+    rows = run.run_pipeline(items, settings, k, options.backend, options.progress)
+    searcher = get_searcher(settings)
+    verifier = faithful.Verifier(searcher.embedder, searcher.sources)
+    for row in rows:
+        row.faithful = faithful.sentence_verdicts(row.result, verifier)
+    original = _original(settings.corpus_dir)
+    baseline_rows: dict[str, tuple[str, list[scores.Row]]] = {}
     builds: dict[str, dict[str, float]] = {}
     if options.baselines:
         built, builds = run.build_baselines(settings)
         for baseline in built:
-            b_rows = run.run_baseline(baseline, items, k, options.progress)
-            systems[baseline.name] = {
-                "label": baseline.label, "overall": scores.baseline_metrics(b_rows, k),
-                "by_type": scores.by_type(b_rows, lambda sub: scores.baseline_metrics(sub, k))}
-    answerable = sum(r.answerable for r in rows)
+            baseline_rows[baseline.name] = (baseline.label, run.run_baseline(
+                baseline, items, k, options.progress))
+    names: list[str] = [s for s in SPLITS if any(i.split == s for i in items)]
+    splits = {name: _split([r for r in rows if r.item.split == name],
+                           {b: (label, [r for r in b_rows if r.item.split == name])
+                            for b, (label, b_rows) in baseline_rows.items()},
+                           verifier, k, original) for name in names}
+    wrong = [c for s in splits.values() for c in s.pop("verifier_wrong")]
     summary: dict[str, Any] = {
         "gold": str(options.gold), "k": k, "backend": rows[0].result["backend"] if rows else "",
-        "questions": {"total": len(rows), "answerable": answerable,
-                      "unanswerable": len(rows) - answerable},
-        "systems": systems, "verifier": accuracy, "baseline_builds": builds}
+        "splits": splits, "gap": scores.gap(splits), "baseline_builds": builds}
     summary["gate"] = gate.check(summary, options.thresholds or settings.eval.thresholds)
     _write(summary, rows, wrong, options.out)
     return summary, warnings

@@ -14,7 +14,9 @@ def draw(summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")  # no display: render straight to the file
     import matplotlib.pyplot as plt
 
-    systems = summary["systems"]
+    split_name = "test" if "test" in summary["splits"] else next(iter(summary["splits"]))
+    split = summary["splits"][split_name]
+    systems = split["systems"]
     names = list(systems)
     fig, (quality, speed) = plt.subplots(1, 2, figsize=(11, 4.2),
                                          gridspec_kw={"width_ratios": [3, 1]})
@@ -27,8 +29,8 @@ def draw(summary: dict[str, Any], path: Path) -> None:
     quality.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(MAIN))],
                        [f"{m}@{summary['k']}" if m != "mrr" else "MRR" for m in MAIN])
     quality.set_ylim(0, 1.1)
-    quality.set_title(f"Retrieval quality, {summary['questions']['answerable']} answerable "
-                      "questions")
+    quality.set_title(f"Retrieval quality, {split_name} split, "
+                      f"{split['questions']['answerable']} answerable questions")
     quality.legend(fontsize=8, loc="upper right")
     p50 = [systems[n]["overall"].get("retrieve_p50_ms", systems[n]["overall"]
                                       .get("latency_p50_ms")) or 0.0 for n in names]

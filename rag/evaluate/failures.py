@@ -44,7 +44,7 @@ def failures_md(rows: list[Row], k: int, wrong: list[Case]) -> tuple[str, int]:
     out = [f"# Failing questions ({len(failed)} of {len(rows)})", ""]
     for row, why in failed:
         item = row.item
-        out += [f"## {item.id} ({item.type}): {item.question}", "",
+        out += [f"## {item.id} ({item.split}, {item.type}): {item.question}", "",
                 f"- why: {'; '.join(why)}",
                 f"- gold answer: {item.answer or '(not in the corpus)'}",
                 *(f"- evidence in `{d}`: {q}" for d, q in item.quotes()),

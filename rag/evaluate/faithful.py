@@ -11,7 +11,7 @@ name from the gold set, or citing another document's evidence must be rejected.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,23 +19,24 @@ import numpy as np
 
 from rag.gold import GoldItem
 from rag.lexical import tokenize
-from rag.verify import NUMBER, Support, names, numbers, support
+from rag.verify import NUMBER, Support, named_in, names, numbers, support
 
 
 @dataclass(frozen=True)
 class Case:
     id: str
-    kind: str  # unchanged | number | name | citation
+    kind: str  # unchanged | paraphrase | number | name | citation
     text: str
     quotes: tuple[str, ...]
     expect_ok: bool
+    docs: tuple[str, ...] = ()  # the documents the quotes come from
 
 
 class Verifier:
     """`support()` with similarities from the embedding model, each text embedded once."""
 
-    def __init__(self, embedder: Any) -> None:
-        self.embedder = embedder
+    def __init__(self, embedder: Any, sources: Callable[[list[str]], str] = lambda d: "") -> None:
+        self.embedder, self.sources = embedder, sources
         self._vectors: dict[str, np.ndarray[Any, Any]] = {}
 
     def prepare(self, texts: Sequence[str]) -> None:
@@ -43,18 +44,23 @@ class Verifier:
         for text, vector in zip(todo, self.embedder.get_text_embedding_batch(todo), strict=True):
             self._vectors[text] = np.asarray(vector, dtype=np.float32)
 
-    def check(self, text: str, quotes: Sequence[str]) -> Support:
+    def similarity(self, text: str, quotes: Sequence[str]) -> float | None:
         self.prepare([text, *quotes])
-        similarity = max((float(self._vectors[q] @ self._vectors[text]) for q in quotes),
-                         default=None)
-        return support(text, list(quotes), similarity)
+        return max((float(self._vectors[q] @ self._vectors[text]) for q in quotes), default=None)
+
+    def check(self, text: str, quotes: Sequence[str], docs: Sequence[str] = ()) -> Support:
+        """As `rag.citations.check`: the cited documents' authors and publisher may be named."""
+        return support(text, list(quotes), self.similarity(text, quotes),
+                       self.sources(list(docs)))
 
 
 def sentence_verdicts(result: dict[str, Any], verifier: Verifier) -> list[bool]:
     """For each answer sentence: do the spans it cites support it?"""
     quotes = {c["n"]: c["quote"] for c in result["citations"]}
+    docs = {c["n"]: c["doc"] for c in result["citations"]}
     return [bool(s["citations"]) and all(n in quotes for n in s["citations"])
-            and verifier.check(s["text"], [quotes[n] for n in s["citations"]]).ok
+            and verifier.check(s["text"], [quotes[n] for n in s["citations"]],
+                               list(dict.fromkeys(docs[n] for n in s["citations"]))).ok
             for s in result["sentences"]]
 
 
@@ -73,8 +79,7 @@ def _swap_number(text: str, cited: str) -> str | None:
 
 def _swap_name(text: str, cited: str, pool: list[str], seed: int) -> str | None:
     own = sorted(n for n in names(text) if re.search(rf"\b{re.escape(n)}\b", text))
-    cited_tokens = set(tokenize(cited))
-    strangers = [p for p in pool if not set(tokenize(p)) <= cited_tokens]
+    strangers = [p for p in pool if not named_in(p, cited)]  # not even as "Russian" for "Russia"
     if not own or not strangers:
         return None
     other = strangers[seed % len(strangers)]
@@ -82,30 +87,39 @@ def _swap_name(text: str, cited: str, pool: list[str], seed: int) -> str | None:
 
 
 def perturbation_cases(items: list[GoldItem]) -> list[Case]:
+    """Per answerable item: its gold answer and its hand-written paraphrase (when it has one)
+    cited by its own evidence must pass; each with a number changed, a name swapped, or
+    citing the evidence of an item from other documents must fail."""
     answerable = [i for i in items if i.type != "unanswerable"]
     pool = sorted({n for i in answerable for n in names(i.answer) if len(tokenize(n)) == 1})
     cases = []
     for seq, item in enumerate(answerable):
         quotes = tuple(q for _, q in item.quotes())
         cited = " ".join(quotes)
-        cases.append(Case(item.id, "unchanged", item.answer, quotes, True))
-        if (text := _swap_number(item.answer, cited)) is not None:
-            cases.append(Case(item.id, "number", text, quotes, False))
-        if (text := _swap_name(item.answer, cited, pool, seq)) is not None:
-            cases.append(Case(item.id, "name", text, quotes, False))
-        docs = {d for d, _ in item.quotes()}
+        docs = tuple(dict.fromkeys(d for d, _ in item.quotes()))
         others = answerable[seq + 1:] + answerable[:seq]
-        other = next((o for o in others if not docs & {d for d, _ in o.quotes()}), None)
-        if other is not None:
-            cases.append(Case(item.id, "citation", item.answer,
-                              tuple(q for _, q in other.quotes()), False))
+        other = next((o for o in others if not set(docs) & {d for d, _ in o.quotes()}), None)
+        texts = [("unchanged", item.answer)]
+        if item.paraphrase:
+            texts.append(("paraphrase", item.paraphrase))
+        for kind, answer in texts:
+            cases.append(Case(item.id, kind, answer, quotes, True, docs))
+            if (text := _swap_number(answer, cited)) is not None:
+                cases.append(Case(item.id, "number", text, quotes, False, docs))
+            if (text := _swap_name(answer, cited, pool, seq)) is not None:
+                cases.append(Case(item.id, "name", text, quotes, False, docs))
+            if other is not None:
+                cases.append(Case(item.id, "citation", answer,
+                                  tuple(q for _, q in other.quotes()), False,
+                                  tuple(dict.fromkeys(d for d, _ in other.quotes()))))
     return cases
 
 
 def verifier_accuracy(cases: list[Case], verifier: Verifier) -> tuple[dict[str, Any], list[Case]]:
     """Accuracy overall and per kind, and the cases it got wrong."""
     verifier.prepare([t for c in cases for t in (c.text, *c.quotes)])
-    wrong = [c for c in cases if verifier.check(c.text, c.quotes).ok != c.expect_ok]
+    wrong = [c for c in cases
+             if verifier.check(c.text, c.quotes, c.docs).ok != c.expect_ok]
     kinds = sorted({c.kind for c in cases})
     by_kind = {k: 1 - sum(c.kind == k for c in wrong) / sum(c.kind == k for c in cases)
                for k in kinds}

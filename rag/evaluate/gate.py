@@ -1,15 +1,18 @@
 """The CI gate: floors and ceilings from a committed TOML file, checked against summary.json.
 
     [min]                       # each metric must be at least this
-    "pipeline.mrr" = 0.85
+    "test.pipeline.mrr" = 0.85
     [max]                       # ... at most this
-    "pipeline.abstained_answerable" = 0.05
+    "test.pipeline.abstained_answerable" = 0.05
+    "gap.pipeline.token_recall" = 0.05      # |dev - test|
     [beat]                      # the pipeline must beat every baseline by at least this
-    "mrr" = 0.05
+    "test.mrr" = 0.05
 
-Keys are `<system>.<metric>` as in summary.json's "overall" blocks, or `verifier.accuracy`.
-A metric the run did not produce (a baseline skipped with --no-baselines, no unanswerable
-items in the gold file) is skipped and listed as such, not failed.
+Keys are `<split>.<system>.<metric>` as in summary.json's splits (`<split>.verifier.accuracy`
+or `<split>.verifier.<kind>` for the verifier), `gap.<system>.<metric>` for the difference
+between the splits, and `<split>.<metric>` in [beat]. A metric the run did not produce (a split
+the gold file lacks, a baseline skipped with --no-baselines, no unanswerable items) is skipped
+and listed as such, not failed.
 """
 
 from __future__ import annotations
@@ -22,10 +25,21 @@ from rag.errors import UsageError
 
 
 def _value(summary: dict[str, Any], key: str) -> float | None:
-    system, _, metric = key.partition(".")
-    block = summary["verifier"] if system == "verifier" else (
-        summary["systems"].get(system, {}).get("overall", {}))
-    value = block.get(metric)
+    """`<split>.<system>.<metric>`, `<split>.verifier.<accuracy or kind>`, or
+    `gap.<system>.<metric>` (the |dev - test| difference)."""
+    split, _, rest = key.partition(".")
+    if split == "gap":
+        value = summary.get("gap", {}).get(rest)
+        return None if value is None else float(value)
+    block = summary["splits"].get(split)
+    if block is None:
+        return None
+    system, _, metric = rest.partition(".")
+    if system == "verifier":
+        verifier = block["verifier"]
+        value = verifier.get(metric, verifier.get("by_kind", {}).get(metric))
+    else:
+        value = block["systems"].get(system, {}).get("overall", {}).get(metric)
     return None if value is None else float(value)
 
 
@@ -49,17 +63,18 @@ def check(summary: dict[str, Any], path: Path) -> dict[str, Any]:
         if (value < limit) if kind == "min" else (value > limit):
             sign = "<" if kind == "min" else ">"
             failures.append(f"{key} = {value:.4g} {sign} {kind} {limit}")
-    baselines = [s for s in summary["systems"] if s != "pipeline"]
-    for metric, margin in rules.get("beat", {}).items():
-        ours = _value(summary, f"pipeline.{metric}")
-        for name in baselines:
-            theirs = _value(summary, f"{name}.{metric}")
+    for key, margin in rules.get("beat", {}).items():
+        split, _, metric = key.partition(".")
+        ours = _value(summary, f"{split}.pipeline.{metric}")
+        block = summary["splits"].get(split, {"systems": {}})
+        for name in [s for s in block["systems"] if s != "pipeline"]:
+            theirs = _value(summary, f"{split}.{name}.{metric}")
             if ours is None or theirs is None:
-                skipped.append(f"pipeline vs {name} on {metric} (not measured)")
+                skipped.append(f"{split}: pipeline vs {name} on {metric} (not measured)")
                 continue
-            checked.append(f"pipeline beats {name} on {metric}")
+            checked.append(f"{split}: pipeline beats {name} on {metric}")
             if ours - theirs < margin:
-                failures.append(f"pipeline.{metric} = {ours:.4g} does not beat {name}.{metric} "
-                                f"= {theirs:.4g} by {margin}")
+                failures.append(f"{split}.pipeline.{metric} = {ours:.4g} does not beat "
+                                f"{split}.{name}.{metric} = {theirs:.4g} by {margin}")
     return {"file": str(path), "checked": checked, "failures": failures, "skipped": skipped,
             "passed": not failures, "note": ""}

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-QUALITY = ("hit", "precision", "recall", "mrr", "ndcg", "token_recall", "f1", "faithfulness",
-           "citation_precision", "citation_recall", "cited_sentences", "exact_quotes",
-           "abstained_unanswerable", "abstained_answerable")
+from rag.evaluate.scores import QUALITY
+
 TIMINGS = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 BY_TYPE = ("questions", "hit", "recall", "mrr", "f1", "citation_precision", "citation_recall",
            "faithfulness", "abstained_unanswerable", "abstained_answerable")
 LABELS = {"hit": "hit@k", "precision": "precision@k", "recall": "evidence recall@k",
           "ndcg": "nDCG@k", "mrr": "MRR", "abstained_unanswerable": "unanswerable: abstained",
           "abstained_answerable": "answerable: wrongly abstained", "f1": "answer F1",
+          "multi_doc_all_docs": "multi_doc: every needed document cited",
           "token_recall": "answer token recall", "cited_sentences": "sentences with a citation",
           "exact_quotes": "quotes == original slice",
           "latency_p50_ms": "latency p50 (ms; pipeline: whole answer)",
@@ -33,12 +33,31 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([*lines, *(f"| {' | '.join(r)} |" for r in rows)])
 
 
-def overall_table(summary: dict[str, Any], metrics: tuple[str, ...]) -> str:
-    systems = summary["systems"]
-    rows = [[LABELS.get(m, m).replace("@k", f"@{summary['k']}"),
+def overall_table(split: dict[str, Any], k: int, metrics: tuple[str, ...]) -> str:
+    """One split: a column per system."""
+    systems = split["systems"]
+    rows = [[LABELS.get(m, m).replace("@k", f"@{k}"),
              *(fmt(systems[s]["overall"].get(m), m) for s in systems)]
             for m in metrics if any(m in systems[s]["overall"] for s in systems)]
     return table(["metric", *systems], rows)
+
+
+def splits_table(summary: dict[str, Any], metrics: tuple[str, ...]) -> str:
+    """The pipeline on each split side by side, and the gap |dev - test|."""
+    splits, gap = summary["splits"], summary.get("gap", {})
+    header = ["metric (pipeline)", *splits, *(["gap"] if gap else [])]
+    rows = []
+    for m in metrics:
+        values = [s["systems"]["pipeline"]["overall"].get(m) for s in splits.values()]
+        rows.append([LABELS.get(m, m).replace("@k", f"@{summary['k']}"),
+                     *(fmt(v, m) for v in values), *([fmt(gap.get(f"pipeline.{m}"), m)]
+                                                     if gap else [])])
+    for kind in ("accuracy", *next(iter(splits.values()))["verifier"]["by_kind"]):
+        values = [s["verifier"]["by_kind"].get(kind) if kind != "accuracy"
+                  else s["verifier"]["accuracy"] for s in splits.values()]
+        rows.append([f"verifier: {kind}", *(fmt(v) for v in values),
+                     *([fmt(gap.get(f"verifier.{kind}"))] if gap else [])])
+    return table(header, rows)
 
 
 def type_table(metrics: dict[str, dict[str, float | None]], columns: tuple[str, ...]) -> str:
@@ -57,32 +76,47 @@ def gate_section(gate: dict[str, Any]) -> str:
 
 
 def summary_md(summary: dict[str, Any]) -> str:
-    q, verifier = summary["questions"], summary["verifier"]
+    k = summary["k"]
+    counts = "; ".join(f"{name}: {s['questions']['total']} questions "
+                       f"({s['questions']['answerable']} answerable, "
+                       f"{s['questions']['unanswerable']} unanswerable)"
+                       for name, s in summary["splits"].items())
     parts = [
         f"# rag eval: `{summary['gold']}`",
-        f"{q['total']} questions ({q['answerable']} answerable, {q['unanswerable']} "
-        f"unanswerable), k = {summary['k']}, backend `{summary['backend']}`. Quality numbers are "
-        "deterministic; only the timings vary from run to run. Formulas: `eval/README.md`.",
-        "## Pipeline and baselines", overall_table(summary, QUALITY),
-        "![pipeline and baselines](chart.png)",
-        "## Pipeline by question type", type_table(summary["systems"]["pipeline"]["by_type"],
-                                                   BY_TYPE),
+        f"{counts}; k = {k}, backend `{summary['backend']}`. dev is what thresholds, weights "
+        "and rules were chosen on; test was written before the system ran on it and is only "
+        "measured. Quality numbers are deterministic; only the timings vary from run to run. "
+        "Formulas: `eval/README.md`.",
+        "## Pipeline: dev and test side by side", splits_table(summary, QUALITY),
+        _gap_sentence(summary.get("gap", {})),
     ]
-    for name, system in summary["systems"].items():
-        if name != "pipeline":
-            parts += [f"## Baseline `{name}` by question type ({system['label']})",
-                      type_table(system["by_type"], ("questions", "hit", "recall", "mrr"))]
+    for name, split in summary["splits"].items():
+        parts += [f"## {name}: pipeline and baselines", overall_table(split, k, QUALITY),
+                  f"### {name}: pipeline by question type",
+                  type_table(split["systems"]["pipeline"]["by_type"], BY_TYPE)]
+        for b, system in split["systems"].items():
+            if b != "pipeline":
+                parts += [f"### {name}: baseline `{b}` by question type ({system['label']})",
+                          type_table(system["by_type"], ("questions", "hit", "recall", "mrr"))]
     parts += [
-        "## Verifier on the perturbation set",
-        f"Accuracy {fmt(verifier['accuracy'])} over {verifier['cases']} cases (gold answers "
-        "cited by their evidence must pass; a swapped number, a swapped name or another "
-        "document's evidence must fail).",
-        table(["case", "accuracy"], [[k, fmt(v)] for k, v in verifier["by_kind"].items()]),
+        "![pipeline and baselines](chart.png)",
+        "The verifier is scored on a perturbation set built from each split's gold items: "
+        "gold answers and hand-written paraphrases cited by their evidence must pass; a "
+        "swapped number, a swapped name or another document's evidence must fail.",
         "## Gate", gate_section(summary["gate"]),
         f"## Failing questions\n{summary['failures']} — see [failures.md](failures.md).",
-        "## Timings (vary by machine and run)", overall_table(summary, TIMINGS),
+        "## Timings (vary by machine and run)",
+        *(overall_table(s, k, TIMINGS) for s in summary["splits"].values()),
         table(["baseline", "build (s)", "chunks"],
               [[n, fmt(b["build_s"], "_s"), fmt(b["chunks"], "questions")]
                for n, b in summary["baseline_builds"].items()]),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _gap_sentence(gap: dict[str, float | None]) -> str:
+    if not gap:
+        return "Only one split in this gold file: no gap to report."
+    worst = max(((v, key) for key, v in gap.items() if v is not None), default=None)
+    return ("gap = |dev - test|." if worst is None else
+            f"gap = |dev - test|; the largest is {worst[0]:.3f} ({worst[1]}).")

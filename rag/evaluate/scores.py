@@ -16,6 +16,9 @@ from rag.metrics import answer_overlap, contains, retrieval
 
 Metrics = dict[str, float | None]
 RETRIEVAL = ("hit", "precision", "recall", "mrr", "ndcg")
+QUALITY = ("hit", "precision", "recall", "mrr", "ndcg", "token_recall", "f1", "faithfulness",
+           "citation_precision", "citation_recall", "cited_sentences", "exact_quotes",
+           "abstained_unanswerable", "abstained_answerable", "multi_doc_all_docs")
 
 
 @dataclass
@@ -98,7 +101,16 @@ def answer_metrics(rows: list[Row]) -> Metrics:
         "f1": mean(o["f1"] for o in overlaps),
         "abstained_unanswerable": mean(r.result["abstained"] for r in rows if not r.answerable),
         "abstained_answerable": mean(r.result["abstained"] for r in rows if r.answerable),
+        "multi_doc_all_docs": mean(_all_docs_cited(r) for r in rows
+                                   if r.item.type == "multi_doc"),
     }
+
+
+def _all_docs_cited(row: Row) -> bool:
+    """Answered, with a citation from every document the gold evidence needs."""
+    needed = {doc for doc, _ in row.item.quotes()}
+    cited = {c["doc"] for c in row.result["citations"]}
+    return not row.result["abstained"] and needed <= cited
 
 
 def pipeline_metrics(rows: list[Row], k: int, original: Callable[[str], str]) -> Metrics:
@@ -114,3 +126,18 @@ def by_type(rows: list[Row], score: Callable[[list[Row]], Metrics]) -> dict[str,
     types = sorted({r.item.type for r in rows})
     return {t: {"questions": float(len(sub)), **score(sub)}
             for t in types if (sub := [r for r in rows if r.item.type == t])}
+
+
+def gap(splits: dict[str, dict[str, Any]]) -> Metrics:
+    """|dev - test| of every quality metric of the pipeline and of the verifier's accuracy
+    (overall and per kind); empty unless the run has both splits."""
+    if not {"dev", "test"} <= set(splits):
+        return {}
+    dev, test = splits["dev"], splits["test"]
+    pairs = {f"pipeline.{m}": (dev["systems"]["pipeline"]["overall"].get(m),
+                               test["systems"]["pipeline"]["overall"].get(m)) for m in QUALITY}
+    pairs["verifier.accuracy"] = (dev["verifier"]["accuracy"], test["verifier"]["accuracy"])
+    for kind in dev["verifier"]["by_kind"]:
+        pairs[f"verifier.{kind}"] = (dev["verifier"]["by_kind"][kind],
+                                     test["verifier"]["by_kind"].get(kind))
+    return {key: None if a is None or b is None else abs(a - b) for key, (a, b) in pairs.items()}

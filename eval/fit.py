@@ -1,0 +1,170 @@
+"""Fit every tunable of answering on the gold set's dev split, by cross-validation; write
+rag/calibration.json. The test split is never read.
+
+    .venv/bin/python eval/fit.py [--gold eval/gold.jsonl] [--folds 5]
+
+1. The verifier's weight (word overlap vs embedding similarity) and threshold: chosen on the
+   training folds to accept the most gold answers and paraphrases while rejecting at least
+   98% of citations of another document's evidence; scored on the held-out fold.
+2. The answerability model: a logistic regression (scikit-learn, standardised features,
+   balanced classes) over the features of rag/features.py, k = 5. Its abstention threshold is
+   the highest confidence at which at most 5% of the answerable dev questions abstain, read
+   off the out-of-fold confidences (so it is not fitted to the questions it is read from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from rag.backends import Query
+from rag.backends.extractive import ExtractiveBackend
+from rag.calibration import PATH
+from rag.config import get_settings
+from rag.evaluate.faithful import Verifier, perturbation_cases
+from rag.gold import GoldItem, load_gold
+from rag.pipeline import retrieve
+from rag.searcher import get_searcher
+from rag.verify import support
+
+MAX_FALSE_ABSTENTION = 0.05
+MIN_CITATION_REJECTED = 0.98
+POSITIVE = ("unchanged", "paraphrase")
+
+
+def folds_of(ids: list[str], folds: int) -> dict[str, int]:
+    """A fixed fold per gold id (every case of one item lands in the same fold)."""
+    return {i: n % folds for n, i in enumerate(sorted(set(ids)))}
+
+
+def verifier_rows(items: list[GoldItem]) -> list[tuple[str, str, bool, float, float, bool]]:
+    """(id, kind, expected, lexical, similarity, hard-rule failure) per perturbation case."""
+    searcher = get_searcher(get_settings())
+    verifier = Verifier(searcher.embedder, searcher.sources)
+    rows = []
+    for c in perturbation_cases(items):
+        lexical = support(c.text, list(c.quotes), None, searcher.sources(list(c.docs)))
+        similarity = verifier.similarity(c.text, c.quotes) or 0.0
+        rows.append((c.id, c.kind, c.expect_ok, lexical.score, similarity, bool(lexical.missing)))
+    return rows
+
+
+def _verdicts(rows: list[tuple[str, str, bool, float, float, bool]], w: float,
+              t: float) -> dict[str, float]:
+    by_kind: dict[str, list[bool]] = {}
+    for _, kind, expected, lexical, sim, hard in rows:
+        ok = not hard and w * lexical + (1 - w) * max(sim, 0.0) >= t
+        by_kind.setdefault(kind, []).append(ok == expected)
+    return {k: float(np.mean(v)) for k, v in by_kind.items()}
+
+
+def choose_verifier(rows: list[tuple[str, str, bool, float, float, bool]]) -> tuple[float, float]:
+    best, chosen = -1.0, (0.7, 0.6)
+    for w in np.round(np.arange(0.0, 1.01, 0.1), 2):
+        for t in np.round(np.arange(0.30, 0.90, 0.01), 2):
+            acc = _verdicts(rows, float(w), float(t))
+            if acc.get("citation", 1.0) < MIN_CITATION_REJECTED:
+                continue
+            value = float(np.mean([acc[k] for k in POSITIVE if k in acc]))
+            if value > best + 1e-9:
+                best, chosen = value, (float(w), float(t))
+    return chosen
+
+
+def fit_verifier(items: list[GoldItem], folds: int) -> tuple[float, float, dict[str, float]]:
+    rows = verifier_rows(items)
+    fold = folds_of([r[0] for r in rows], folds)
+    held: list[tuple[str, str, bool, float, float, bool]] = []
+    verdicts: dict[str, list[float]] = {}
+    for f in range(folds):
+        w, t = choose_verifier([r for r in rows if fold[r[0]] != f])
+        test = [r for r in rows if fold[r[0]] == f]
+        held += test
+        for kind, value in _verdicts(test, w, t).items():
+            verdicts.setdefault(kind, []).append(value * sum(r[1] == kind for r in test))
+    counts = {k: sum(r[1] == k for r in held) for k in verdicts}
+    cv = {k: round(sum(v) / counts[k], 4) for k, v in verdicts.items()}
+    w, t = choose_verifier(rows)
+    return w, t, cv
+
+
+def answerability_rows(items: list[GoldItem]) -> tuple[list[dict[str, float]], list[int]]:
+    settings = get_settings()
+    backend = ExtractiveBackend(settings)
+    values, labels = [], []
+    for item in items:
+        searcher, vector, passages = retrieve(item.question, settings.answer.k, None, settings)
+        values.append(backend.assess(Query(item.question, vector, searcher), passages).features)
+        labels.append(int(item.type != "unanswerable"))
+    return values, labels
+
+
+def _model(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    means, scales = x.mean(axis=0), x.std(axis=0)
+    scales[scales == 0] = 1.0
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    model.fit((x - means) / scales, y)
+    return means, scales, model.coef_[0], float(model.intercept_[0])
+
+
+def _confidence(x: np.ndarray, fitted: tuple[np.ndarray, np.ndarray, np.ndarray, float]
+                ) -> np.ndarray:
+    means, scales, coef, intercept = fitted
+    return 1 / (1 + np.exp(-(((x - means) / scales) @ coef + intercept)))
+
+
+def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, object],
+                                                                 dict[str, float]]:
+    values, labels = answerability_rows(items)
+    names = list(values[0])
+    x = np.array([[v[n] for n in names] for v in values], dtype=float)
+    y = np.array(labels)
+    # Stratified folds: answerable and unanswerable items dealt round-robin separately.
+    fold = np.zeros(len(y), dtype=int)
+    for label in (0, 1):
+        where = np.flatnonzero(y == label)
+        fold[where] = np.arange(len(where)) % folds
+    oof = np.zeros(len(y))
+    for f in range(folds):
+        train = fold != f
+        oof[~train] = _confidence(x[~train], _model(x[train], y[train]))
+    threshold = float(np.quantile(oof[y == 1], MAX_FALSE_ABSTENTION, method="lower"))
+    cv = {"false_abstention": float(np.mean(oof[y == 1] < threshold)),
+          "unanswerable_abstained": float(np.mean(oof[y == 0] < threshold)),
+          "answerable": int(y.sum()), "unanswerable": int(len(y) - y.sum())}
+    means, scales, coef, intercept = _model(x, y)
+    model = {"features": names, "means": means.round(6).tolist(),
+             "scales": scales.round(6).tolist(), "coef": coef.round(6).tolist(),
+             "intercept": round(intercept, 6), "threshold": round(threshold, 6)}
+    return model, {k: round(v, 4) if isinstance(v, float) else v for k, v in cv.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    dev = [i for i in load_gold(args.gold) if i.split == "dev"]
+    w, t, verifier_cv = fit_verifier(dev, args.folds)
+    model, answer_cv = fit_answerability(dev, args.folds)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    calibration = {
+        "verifier_weight": w, "verifier_threshold": t, "answerability": model,
+        "provenance": {"fitted": datetime.date.today().isoformat(), "commit": commit,
+                       "gold": str(args.gold), "split": "dev", "items": len(dev),
+                       "folds": args.folds, "cv_verifier_accuracy_by_kind": verifier_cv,
+                       "cv_answerability": answer_cv}}
+    PATH.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(calibration, indent=2))
+
+
+if __name__ == "__main__":
+    main()

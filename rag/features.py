@@ -1,0 +1,66 @@
+"""Features of one question against its candidate evidence, for the answerability model.
+
+Each feature is a number a person can read: how similar the best sentence is, how much of the
+question's content the evidence covers (one sentence, the best three together, a whole
+passage), whether the best sentence satisfies the question's constraints (a year it names, a
+date for "when", a count for "how many"), how many of its words and names the corpus never
+uses, and what kind of question it is. `rag.calibration.Answerability` combines them (a
+logistic regression fitted on the dev split by eval/fit.py) into a confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+
+from rag.answerable import can_answer, unknown_to_corpus
+from rag.lexical import tokenize
+from rag.verify import named_in, names
+from rag.vocab import QUESTION_WORDS, coverage
+
+WHY_HOW = re.compile(r"^\s*(?:why|how(?! (?:many|much|long|large|big|old)\b))\b", re.I)
+WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|large|long|big)|when|(?:on |in )?(?:what|"
+                          r"which) (?:year|date|share|percentage|proportion|number))\b", re.I)
+TOP = 3  # sentences whose union of words is the "together" coverage
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence: its score, cosine to the question, words, and text."""
+
+    score: float
+    cosine: float
+    words: frozenset[str]
+    text: str
+    passage_words: frozenset[str]
+    passage_text: str
+
+
+def features(question: str, ranked: Sequence[Scored],
+             vocabulary: Container[str]) -> dict[str, float]:
+    """The named features; `ranked` is best first."""
+    q_words = tokenize(question)
+    content = [w for w in dict.fromkeys(q_words) if w not in QUESTION_WORDS]
+    unknown = unknown_to_corpus(question, vocabulary)
+    specific = sorted(names(question))
+    top = list(ranked[:TOP])
+    union = frozenset().union(*(c.words for c in top)) if top else frozenset()
+    passages = " ".join(dict.fromkeys(c.passage_text for c in top))
+    fitting = [c for c in ranked if can_answer(question, c.text)]
+    return {
+        "best_score": ranked[0].score if ranked else 0.0,
+        "best_cosine": max((c.cosine for c in ranked), default=0.0),
+        "fitting_score": fitting[0].score if fitting else 0.0,
+        "best_fits": float(bool(ranked) and can_answer(question, ranked[0].text)),
+        "sentence_coverage": max((coverage(q_words, set(c.words)) for c in top), default=0.0),
+        "top_coverage": coverage(q_words, set(union)),
+        "passage_coverage": max((coverage(q_words, set(c.passage_words)) for c in top),
+                                default=0.0),
+        "names_found": (sum(named_in(n, passages) for n in specific) / len(specific)
+                        if specific else 1.0),
+        "unknown_terms": float(len(unknown)),
+        "content_terms": float(len(content)),
+        "why_how": float(bool(WHY_HOW.search(question))),
+        "wants_number": float(bool(WANTS_NUMBER.search(question))),
+    }
