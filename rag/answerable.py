@@ -33,6 +33,15 @@ _COUNT_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten
 MAX_UNKNOWN_WORDS = 1
 
 
+_ATTRIBUTION = re.compile(r"^\s*(?:according to|in|for|as|per)\b[^,?]{1,80},\s*", re.I)
+
+
+def question_core(question: str) -> str:
+    """The question without a leading attribution ("According to Harding, how many ..." ->
+    "how many ..."), so that its type is read from the words that ask."""
+    return _ATTRIBUTION.sub("", question, count=1)
+
+
 def unknown_to_corpus(question: str, vocabulary: Container[str]) -> list[str]:
     """Names and numbers of the question that the corpus never uses; or, if the question
     uses several ordinary words the corpus never uses, those words."""
@@ -43,13 +52,18 @@ def unknown_to_corpus(question: str, vocabulary: Container[str]) -> list[str]:
     return specific or (words if len(words) > MAX_UNKNOWN_WORDS else [])
 
 
+def counted_found(question: str, sentence: str) -> bool:
+    """The thing a "how many/much" question counts ("troops") is in `sentence` (or nothing is
+    counted). A soft signal, not a rule: the text may count "dead" where the question says
+    "people killed"."""
+    counted = _COUNTED.search(question_core(question))
+    return not counted or set(tokenize(counted.group(1))) <= set(tokenize(sentence))
+
+
 def can_answer(question: str, sentence: str) -> bool:
-    """Whether `sentence` contains what `question` asks about (years, counted things, numbers)."""
-    words = set(tokenize(sentence))
+    """Whether `sentence` contains what `question` asks about (years, dates, amounts, counts)."""
+    question = question_core(question)
     if any(year not in sentence for year in _YEAR.findall(question)):
-        return False
-    counted = _COUNTED.search(question)
-    if counted and not set(tokenize(counted.group(1))) <= words:
         return False
     if _WHEN.search(question) and not _DATE.search(sentence):
         return False

@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.answerable import question_core
+from rag.features import WANTS_NUMBER, WHY_HOW
 from rag.lexical import tokenize
-from rag.vocab import QUESTION_WORDS
+from rag.vocab import QUESTION_WORDS, name_aliases
 
 _DEFINITION = re.compile(r"^\s*(?:what|who) (?:is|are|was|were) (?:the |a |an )?(.+?)\??\s*$",
                          re.I)
@@ -23,6 +25,7 @@ _LEANS_BACK = re.compile(r"^(?:that is why|this is why|this|that|thus|therefore|
                          r"result|consequently|so)\b", re.I)
 _LEANS_FORWARD = re.compile(r"^(?:because|this is because|the reason|that is because|this "
                             r"(?:was|is) (?:due|because))\b", re.I)
+_LATER = re.compile(r"\b(?:in(?:to)? force|effect|effective|ratifi|enter(?:ed)?)", re.I)
 _SHORT = [re.compile(p) for p in (
     r"(?:(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December) \d{1,2}, \d{4}|\d{1,2} (?:January|February|March|April|May|June|July|August|"
@@ -32,8 +35,6 @@ _SHORT = [re.compile(p) for p in (
     r"\b(?:1[89]\d\d|20\d\d)\b",
     r"\b\d[\d,.]*(?: (?:million|billion|thousand))?(?: [a-z]+)?",
 )]
-_ASKS_SHORT = re.compile(r"^\s*(?:when|how (?:many|much|large|long|big)|(?:on |in )?(?:what|"
-                         r"which) (?:year|date|share|percentage|proportion|number))\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,20 @@ def content_words(question: str) -> set[str]:
 
 
 def definition_bonus(question: str, text: str) -> bool:
-    """Does `text` define the subject of a "What is X?" question ("X is a ...")?"""
-    match = _DEFINITION.search(question)
+    """Does `text` define the subject of a "What is X?" question? X (or another name of it:
+    SCO / Shanghai Cooperation Organization) opens the sentence and a copula follows soon:
+    "The SCO is ...", "The Shanghai Cooperation Organisation (SCO), ..., is ..."."""
+    match = _DEFINITION.search(question_core(question))
     if not match:
         return False
     subject = tokenize(match.group(1))
-    head = text[:120]
-    copula = _COPULA.search(head)
-    return bool(subject and copula and set(subject) <= set(tokenize(head[:copula.start()])))
+    if not subject or not _COPULA.search(" ".join(text.split()[:25])):
+        return False
+    opening = tokenize(" ".join(text.split()[:len(subject) + 3]))
+    forms = [frozenset(subject)]
+    if len(subject) == 1:
+        forms += name_aliases().get(subject[0], [])
+    return any(form <= set(opening[:len(form) + 1]) for form in forms)
 
 
 def compose(question: str, ranked: list[Pick], neighbour: Callable[[Pick, int], Pick | None],
@@ -69,8 +76,7 @@ def compose(question: str, ranked: list[Pick], neighbour: Callable[[Pick, int], 
     """The sentences of the answer, best first, neighbours next to the sentence they explain."""
     best = ranked[0]
     chosen = [best]
-    if re.match(r"^\s*(?:why|how)\b", question, re.I) and not re.match(
-            r"^\s*how (?:many|much|long|large|big|old)\b", question, re.I):
+    if WHY_HOW.search(question_core(question)):
         most += 1
         after, before = neighbour(best, 1), neighbour(best, -1)
         if before is not None and _LEANS_BACK.search(best.text):
@@ -96,13 +102,16 @@ def compose(question: str, ranked: list[Pick], neighbour: Callable[[Pick, int], 
 
 
 def short_answer(question: str, sentence: str) -> str | None:
-    """For a question asking for a date, year, number or amount: the first such expression of
-    the sentence (an exact substring of it), else None."""
-    if not _ASKS_SHORT.search(question):
+    """For a question asking for a date, year, number or amount: such an expression of the
+    sentence (an exact substring of it) that the question does not already give, else None.
+    Of several (a table row: "signed May 29, 2015, in force October 5, 2016"), the last when
+    the question asks about a later stage (entry into force, effect), else the first."""
+    if not WANTS_NUMBER.search(question_core(question)):
         return None
     asked = set(re.findall(r"\d[\d,.]*", question))
     for pattern in _SHORT:
-        for match in pattern.finditer(sentence):
-            if not set(re.findall(r"\d[\d,.]*", match.group())) <= asked:
-                return match.group().strip(" ,.")
+        found = [m.group().strip(" ,.") for m in pattern.finditer(sentence)
+                 if not set(re.findall(r"\d[\d,.]*", m.group())) <= asked]
+        if found:
+            return found[-1] if _LATER.search(question) else found[0]
     return None

@@ -11,12 +11,12 @@ logistic regression fitted on the dev split by eval/fit.py) into a confidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answerable import can_answer, unknown_to_corpus
+from rag.answerable import can_answer, counted_found, question_core, unknown_to_corpus
 from rag.lexical import tokenize
-from rag.verify import named_in, names
+from rag.verify import name_tokens, named_in, names
 from rag.vocab import QUESTION_WORDS, coverage
 
 WHY_HOW = re.compile(r"^\s*(?:why|how(?! (?:many|much|long|large|big|old)\b))\b", re.I)
@@ -37,22 +37,38 @@ class Scored:
     passage_text: str
 
 
-def features(question: str, ranked: Sequence[Scored],
-             vocabulary: Container[str]) -> dict[str, float]:
-    """The named features; `ranked` is best first."""
+def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float],
+              unseen: float) -> float:
+    """Share of the question's content terms in `words`, each weighted by its rarity."""
+    weights = {t: idf.get(t, unseen) for t in content}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in words) / total if total else 0.0
+
+
+def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str],
+             idf: Mapping[str, float]) -> dict[str, float]:
+    """The named features; `ranked` holds the candidates that fit the question's constraints
+    first, each group best first."""
     q_words = tokenize(question)
     content = [w for w in dict.fromkeys(q_words) if w not in QUESTION_WORDS]
     unknown = unknown_to_corpus(question, vocabulary)
     specific = sorted(names(question))
     top = list(ranked[:TOP])
     union = frozenset().union(*(c.words for c in top)) if top else frozenset()
-    passages = " ".join(dict.fromkeys(c.passage_text for c in top))
+    passages = name_tokens(" ".join(dict.fromkeys(c.passage_text for c in top)))
     fitting = [c for c in ranked if can_answer(question, c.text)]
+    unseen = max(idf.values(), default=1.0) + 1.0
+    rarest = max(content, key=lambda t: idf.get(t, unseen), default=None)
     return {
-        "best_score": ranked[0].score if ranked else 0.0,
+        "rare_sentence_coverage": max((_weighted(content, c.words, idf, unseen) for c in top),
+                                      default=0.0),
+        "rare_top_coverage": _weighted(content, union, idf, unseen),
+        "rarest_found": float(rarest is None or rarest in union),
+        "best_score": max((c.score for c in ranked), default=0.0),
         "best_cosine": max((c.cosine for c in ranked), default=0.0),
         "fitting_score": fitting[0].score if fitting else 0.0,
         "best_fits": float(bool(ranked) and can_answer(question, ranked[0].text)),
+        "counted_found": float(any(counted_found(question, c.text) for c in top)),
         "sentence_coverage": max((coverage(q_words, set(c.words)) for c in top), default=0.0),
         "top_coverage": coverage(q_words, set(union)),
         "passage_coverage": max((coverage(q_words, set(c.passage_words)) for c in top),
@@ -61,6 +77,6 @@ def features(question: str, ranked: Sequence[Scored],
                         if specific else 1.0),
         "unknown_terms": float(len(unknown)),
         "content_terms": float(len(content)),
-        "why_how": float(bool(WHY_HOW.search(question))),
-        "wants_number": float(bool(WANTS_NUMBER.search(question))),
+        "why_how": float(bool(WHY_HOW.search(question_core(question)))),
+        "wants_number": float(bool(WANTS_NUMBER.search(question_core(question)))),
     }

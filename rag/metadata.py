@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from rag.errors import UsageError
+from rag.vocab import organisations_in
 
 
 class Part(BaseModel):
@@ -27,11 +28,13 @@ class DocMeta(BaseModel):
     parts: list[Part] = Field(default_factory=list, description="Articles inside the file.")
 
     def source_text(self) -> str:
-        """Authors (of the file and of its parts) and publisher: the names an answer may use to
-        say where something comes from ("Harding writes ..."). Not the titles: their words
-        are the subject matter ("Shanghai", "Treaty"), and must be in the cited text."""
+        """Authors (of the file and of its parts), publisher, and the organisations the titles
+        are about: the names an answer may use without the cited sentence repeating them
+        ("Harding writes that the SCO ..." citing "the group's ..."). Not the titles' other
+        words ("Shanghai", "Treaty"): those must be in the cited text."""
         authors = [*self.authors, *(a for p in self.parts for a in p.authors)]
-        return " ".join([*authors, self.venue or ""])
+        titles = " ".join([self.title, *(p.title for p in self.parts)])
+        return " ".join([*authors, self.venue or "", *organisations_in(titles)])
 
     def part_at(self, original: str, offset: int) -> Part | None:
         """The article of this file in which character `offset` lies, if the file has parts."""
@@ -57,3 +60,15 @@ def load_metadata(corpus_dir: Path, filename: str) -> dict[str, DocMeta]:
 
 def title_of(doc: str, meta: dict[str, DocMeta]) -> str:
     return meta[doc].title if doc in meta else doc
+
+
+def docs_named_in(question: str, meta: dict[str, DocMeta]) -> set[str]:
+    """Documents the question names by an author's surname or the publisher ("according to
+    Harding", "the Carnegie paper")."""
+    from rag.verify import name_tokens, named_in
+
+    asked = name_tokens(question)
+    return {doc for doc, m in meta.items()
+            if any(named_in(name.split()[-1], asked) for name in
+                   [*m.authors, *(a for p in m.parts for a in p.authors)])
+            or (m.venue and named_in(m.venue.split()[0], asked))}

@@ -20,6 +20,7 @@ from rag.citations import cite
 from rag.compose import short_answer
 from rag.config import Settings, get_settings
 from rag.errors import UsageError
+from rag.metadata import docs_named_in
 from rag.retrieve import FusionWeights, HybridRetriever
 from rag.searcher import Searcher, docs_known, get_searcher
 from rag.types import Answer, Citation, Passage, Sentence
@@ -47,10 +48,20 @@ def retrieve(question: str, k: int, docs: list[str] | None,
     r = settings.retrieval
     weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates,
                             r.mmr_lambda)
-    nodes = HybridRetriever(searcher, k, docs, weights).retrieve(
-        QueryBundle(question, embedding=vector.tolist()))
-    return searcher, vector, [searcher.passage(n.node.node_id, rank, float(n.score or 0.0))
-                              for rank, n in enumerate(nodes, start=1)]
+    bundle = QueryBundle(question, embedding=vector.tolist())
+    found = [(n.node.node_id, float(n.score or 0.0))
+             for n in HybridRetriever(searcher, k, docs, weights).retrieve(bundle)]
+    # A question that names several sources ("according to Harding and to Aris") gets the
+    # best passage of each named one, in place of the last passages of the ranking.
+    allowed = set(docs or searcher.fingerprint.docs)
+    named = sorted(docs_named_in(question, searcher.metadata) & allowed)
+    missing = [d for d in named if d not in {searcher.chunks[i].doc for i, _ in found}]
+    if len(named) >= 2 and missing:
+        extra = [(n.node.node_id, float(n.score or 0.0)) for d in missing[:k - 1]
+                 for n in HybridRetriever(searcher, 1, [d], weights).retrieve(bundle)]
+        found = found[:k - len(extra)] + extra
+    return searcher, vector, [searcher.passage(i, rank, score)
+                              for rank, (i, score) in enumerate(found, start=1)]
 
 
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,

@@ -15,7 +15,8 @@ def _short(text: str, limit: int = QUOTE_CHARS) -> str:
 
 
 def render_answer(answer: Answer) -> str:
-    lines = [textwrap.fill(answer.answer, width=100), ""]
+    lines = [f"Answer: {answer.short_answer}", ""] if answer.short_answer else []
+    lines += [textwrap.fill(answer.answer, width=100), ""]
     if answer.abstained:
         lines.append("Closest passages:")
         lines += [f"  {p.rank}. {p.doc} (characters {p.start}-{p.end})\n"
@@ -24,5 +25,7 @@ def render_answer(answer: Answer) -> str:
         lines.append("Sources:")
         lines += [f"  [{c.n}] {c.title}\n      {c.doc}, characters {c.start}-{c.end}\n"
                   f"      \"{_short(c.quote)}\"" for c in answer.citations]
+    if answer.confidence is not None:
+        lines.append(f"Confidence: {answer.confidence:.2f}")
     lines += [f"Note: {note}" for note in answer.notes]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from rag.embed import get_embedder
 from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.fingerprint import Fingerprint
 from rag.index import ChromaIndex, get_all
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, tokenize
 from rag.metadata import DocMeta, load_metadata
 from rag.nodes import sentence_id
 from rag.types import Passage
@@ -78,6 +79,17 @@ class Searcher:
         return {i: ChunkRecord(i, str(m["doc"]), int(m["start"]), int(m["end"]), str(m["kind"]),
                                t, tuple(tuple(s) for s in json.loads(str(m["sentences"]))))
                 for i, t, m in zip(ids, texts, metas, strict=True)}
+
+    @functools.cached_property
+    def idf(self) -> dict[str, float]:
+        """Inverse document frequency of each token over the chunks: log(N / df). A token no
+        chunk holds gets log(N + 1) (rarer than any)."""
+        df: dict[str, int] = {}
+        for chunk in self.chunks.values():
+            for token in set(tokenize(chunk.text)):
+                df[token] = df.get(token, 0) + 1
+        n = len(self.chunks)
+        return {t: math.log(n / d) for t, d in df.items()}
 
     @functools.cached_property
     def chunk_vectors(self) -> dict[str, npt.NDArray[np.float32]]:

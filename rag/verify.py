@@ -87,9 +87,15 @@ def _named(token: str, cited: set[str]) -> bool:
                                            name_aliases().get(token, []))
 
 
-def named_in(name: str, text: str) -> bool:
-    """Whether `text` names what `name` names (as written, derived, or by another name)."""
-    known = set(tokenize(re.sub(r"[-■]", " ", text)))
+def name_tokens(text: str) -> set[str]:
+    """The tokens `named_in` looks for names among."""
+    return set(tokenize(re.sub(r"[-■]", " ", text)))
+
+
+def named_in(name: str, text: str | set[str]) -> bool:
+    """Whether `text` (or its `name_tokens`) names what `name` names (as written, derived,
+    or by another name)."""
+    known = name_tokens(text) if isinstance(text, str) else text
     return all(_named(t, known) for t in tokenize(_POSSESSIVE.sub("", name)))
 
 

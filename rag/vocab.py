@@ -99,6 +99,13 @@ def _aliases() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
     return found
 
 
+@functools.lru_cache(maxsize=256)
+def organisations_in(text: str) -> list[str]:
+    """The abbreviations of the organisations `text` names, by abbreviation or long form."""
+    return [a for a, forms in ABBREVIATIONS.items()
+            if any(_phrase(f).search(text) for f in (a, *forms))]
+
+
 @functools.cache
 def name_aliases() -> dict[str, list[frozenset[str]]]:
     """Token -> the token sets of every other way of naming the same thing (abbreviation and

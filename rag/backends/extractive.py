@@ -12,23 +12,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answerable import can_answer, question_core
 from rag.backends import Draft, DraftSentence, Query, register
 from rag.calibration import calibration
 from rag.compose import Pick, compose, definition_bonus
 from rag.config import Settings
-from rag.features import Scored, features
+from rag.features import WANTS_NUMBER, Scored, features
 from rag.injection import instruction_like
 from rag.lexical import tokenize
+from rag.metadata import docs_named_in
 from rag.sentences import CONTEXT_LINES, row_in_context, table_context
 from rag.types import Passage
-from rag.verify import named_in
 from rag.vocab import coverage
 
-_ASKS_FOR_NUMBER = re.compile(r"^\s*(how (many|much|large|long)|when|in what year|what year|"
-                              r"which year|what (date|share|percentage|number))\b", re.I)
 _HAS_NUMBER = re.compile(r"\d")
 _RUNNING_WORD = re.compile(r"\b[a-z]{3,}\b")
-_ENDS_LIKE_PROSE = re.compile(r"[.!?;:\"”’)\]]\s*(?:\d{1,3})?$")
+_ENDS_LIKE_PROSE = re.compile(r"[.!;:\"”’)\]]\s*(?:\d{1,3})?$")
 DEFINITION_BONUS = 0.15
 
 
@@ -39,6 +38,7 @@ class Candidate:
     passage: int
     index: int  # sentence number within the passage
     text: str
+    words: frozenset[str]
     chunk_id: str
     doc: str
     start: int
@@ -48,7 +48,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Assessment:
-    """Candidates best first, the answerability features and the model's confidence."""
+    """Candidates (those that fit the question's constraints first, each group best first),
+    the answerability features and the model's confidence."""
 
     ranked: list[Candidate]
     features: dict[str, float]
@@ -73,24 +74,28 @@ class ExtractiveBackend:
                 f"{weakest[1]:.2f})"])
         picks = compose(query.question, [_pick(c) for c in found.ranked],
                         lambda p, step: self._neighbour(p, step, passages, found.ranked),
-                        self._wanted_docs(query), self.cfg.margin, self.cfg.max_sentences)
+                        docs_named_in(query.question, query.searcher.metadata),
+                        self.cfg.margin, self.cfg.max_sentences)
         by_key = {(c.doc, c.start, c.end): c for c in found.ranked}
         chosen = [by_key[p.key] for p in picks if p.key in by_key]
         return Draft([DraftSentence(c.text, [c.passage], _spans(c), True) for c in chosen],
                      confidence=found.confidence)
 
     def assess(self, query: Query, passages: list[Passage]) -> Assessment:
-        ranked = sorted(self._candidates(query, passages), key=lambda c: -c.score)
-        by_passage = {c.passage: passages[c.passage - 1] for c in ranked}
-        scored = [Scored(c.score, c.cosine, frozenset(tokenize(c.text)), c.text,
-                         frozenset(tokenize(by_passage[c.passage].text)),
-                         by_passage[c.passage].text) for c in ranked]
-        values = features(query.question, scored, query.searcher.lexical.vocabulary)
+        # Sentences that satisfy the question's constraints (a year it names, a date for
+        # "when", an amount for "how much") first, each group best first.
+        ranked = sorted(self._candidates(query, passages),
+                        key=lambda c: (not can_answer(query.question, c.text), -c.score))
+        words = {n: frozenset(tokenize(passages[n - 1].text)) for n in {c.passage for c in ranked}}
+        scored = [Scored(c.score, c.cosine, c.words, c.text,
+                         words[c.passage], passages[c.passage - 1].text) for c in ranked]
+        values = features(query.question, scored, query.searcher.lexical.vocabulary,
+                          query.searcher.idf)
         return Assessment(ranked, values, calibration().answerability.confidence(values))
 
     def _candidates(self, query: Query, passages: list[Passage]) -> list[Candidate]:
         question_words = tokenize(query.question)
-        wants_number = bool(_ASKS_FOR_NUMBER.search(query.question))
+        wants_number = bool(WANTS_NUMBER.search(question_core(query.question)))
         found = []
         for number, passage in enumerate(passages, start=1):
             for i, text, context in _units(passage):
@@ -108,8 +113,8 @@ class ExtractiveBackend:
                     score += self.cfg.number_bonus
                 if definition_bonus(query.question, own_text):
                     score += DEFINITION_BONUS
-                found.append(Candidate(score, cosine, number, i, text, passage.chunk_id,
-                                       passage.doc, start, end, context))
+                found.append(Candidate(score, cosine, number, i, text, frozenset(words),
+                                       passage.chunk_id, passage.doc, start, end, context))
         return found
 
     def _neighbour(self, pick: Pick, step: int, passages: list[Passage],
@@ -117,14 +122,6 @@ class ExtractiveBackend:
         """The sentence `step` places from `pick` in its passage, as a candidate."""
         return next((_pick(c) for c in ranked
                      if c.passage == pick.passage and c.index == pick.index + step), None)
-
-    def _wanted_docs(self, query: Query) -> set[str]:
-        """Documents the question names by author or publisher ("according to Harding")."""
-        searcher = query.searcher
-        return {doc for doc, meta in searcher.metadata.items()
-                if any(named_in(name.split()[-1], query.question) for name in
-                       [*meta.authors, *(a for p in meta.parts for a in p.authors)])
-                or (meta.venue and named_in(meta.venue.split()[0], query.question))}
 
 
 def _sign(feature: str) -> float:
@@ -136,13 +133,13 @@ def _describe(values: dict[str, float]) -> str:
 
 
 def _pick(c: Candidate) -> Pick:
-    return Pick((c.doc, c.start, c.end), c.score, c.doc, c.passage, c.index, c.text,
-                frozenset(tokenize(c.text)))
+    return Pick((c.doc, c.start, c.end), c.score, c.doc, c.passage, c.index, c.text, c.words)
 
 
 def _is_prose(text: str) -> bool:
     """Running text, not a heading, a title or a glossary line ("BRIC – Brazil, Russia, India,
-    China"): at least two lower-case words, and it ends like a sentence or is long."""
+    China", a title that asks "Russia, the sick man of the SCO?"): at least two lower-case
+    words, and it ends like a statement or is long."""
     words = _RUNNING_WORD.findall(text)
     return len(words) >= 2 and (bool(_ENDS_LIKE_PROSE.search(text.strip())) or len(words) >= 12)
 

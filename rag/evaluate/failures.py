@@ -49,6 +49,8 @@ def failures_md(rows: list[Row], k: int, wrong: list[Case]) -> tuple[str, int]:
                 f"- gold answer: {item.answer or '(not in the corpus)'}",
                 *(f"- evidence in `{d}`: {q}" for d, q in item.quotes()),
                 f"- produced: {row.result['answer']}",
+                f"- confidence: {row.result.get('confidence')}",
+                *(f"- note: {n}" for n in row.result.get("notes", [])),
                 "- retrieved:", *_passages(row), ""]
     out += [f"# Verifier mistakes on the perturbation set ({len(wrong)})", ""]
     out += [f"- {c.id} {c.kind} (should {'pass' if c.expect_ok else 'fail'}): {c.text}"

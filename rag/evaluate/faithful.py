@@ -25,7 +25,7 @@ from rag.verify import NUMBER, Support, named_in, names, numbers, support
 @dataclass(frozen=True)
 class Case:
     id: str
-    kind: str  # unchanged | paraphrase | number | name | citation
+    kind: str  # unchanged | paraphrase | number | name | citation | wrong_passage
     text: str
     quotes: tuple[str, ...]
     expect_ok: bool
@@ -88,8 +88,9 @@ def _swap_name(text: str, cited: str, pool: list[str], seed: int) -> str | None:
 
 def perturbation_cases(items: list[GoldItem]) -> list[Case]:
     """Per answerable item: its gold answer and its hand-written paraphrase (when it has one)
-    cited by its own evidence must pass; each with a number changed, a name swapped, or
-    citing the evidence of an item from other documents must fail."""
+    cited by its own evidence must pass; each with a number changed, a name swapped, citing
+    the evidence of an item from other documents, or citing another passage of its own
+    document (a one-document item's, `wrong_passage`) must fail."""
     answerable = [i for i in items if i.type != "unanswerable"]
     pool = sorted({n for i in answerable for n in names(i.answer) if len(tokenize(n)) == 1})
     cases = []
@@ -99,6 +100,9 @@ def perturbation_cases(items: list[GoldItem]) -> list[Case]:
         docs = tuple(dict.fromkeys(d for d, _ in item.quotes()))
         others = answerable[seq + 1:] + answerable[:seq]
         other = next((o for o in others if not set(docs) & {d for d, _ in o.quotes()}), None)
+        # Another passage of the same document: on the subject, but not this answer.
+        near = next((o for o in others if o.doc is not None and (o.doc,) == docs
+                     and not set(o.evidence or []) & set(quotes)), None)
         texts = [("unchanged", item.answer)]
         if item.paraphrase:
             texts.append(("paraphrase", item.paraphrase))
@@ -112,6 +116,9 @@ def perturbation_cases(items: list[GoldItem]) -> list[Case]:
                 cases.append(Case(item.id, "citation", answer,
                                   tuple(q for _, q in other.quotes()), False,
                                   tuple(dict.fromkeys(d for d, _ in other.quotes()))))
+            if near is not None:
+                cases.append(Case(item.id, "wrong_passage", answer, tuple(near.evidence or []),
+                                  False, docs))
     return cases
 
 

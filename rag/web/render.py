@@ -26,6 +26,7 @@ CSS = """
 .q { font-weight: 600; margin-bottom: .3em; }
 .a a.cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .a.abstained { color: #a15c00; }
+.short { font-size: 1.25em; font-weight: 700; margin-bottom: .2em; }
 .a.error { color: #b00020; }
 .meta, .closest { font-size: .85em; color: var(--body-text-color-subdued); }
 .passage { font-size: .9em; margin: .4em 0; }
@@ -54,14 +55,18 @@ def _answer_html(i: int, turn: Turn) -> str:
     if a.abstained:
         closest = "".join(f"<li>{esc(p.doc)}: “{esc(p.text[:180])}…”</li>"
                           for p in a.retrieved[:3])
+        why = "".join(f"<div>Note: {esc(n)}</div>" for n in a.notes)
         return (f'<div class="a abstained">{esc(a.answer)}</div>'
-                f'<div class="closest">Closest passages:<ul>{closest}</ul></div>')
+                f'<div class="closest">Closest passages:<ul>{closest}</ul></div>'
+                f'<div class="meta">{why}</div>')
     body = " ".join(esc(s.text) + "".join(
         f'<a class="cite" href="#src-{i}-{n}" data-n="{n}">[{n}]</a>' for n in s.citations)
         for s in a.sentences)
     notes = "".join(f"<div>Note: {esc(n)}</div>" for n in a.notes)
-    return (f'<div class="a">{body}</div><div class="meta">backend {esc(a.backend)} · '
-            f'{a.timings_ms.get("total", 0):.0f} ms{notes}</div>')
+    short = (f'<div class="short">{esc(a.short_answer)}</div>' if a.short_answer else "")
+    confidence = "" if a.confidence is None else f" · confidence {a.confidence:.2f}"
+    return (f'{short}<div class="a">{body}</div><div class="meta">backend '
+            f'{esc(a.backend)}{confidence} · {a.timings_ms.get("total", 0):.0f} ms{notes}</div>')
 
 
 def conversation_html(turns: list[Turn]) -> str:
@@ -106,4 +111,5 @@ def plain_text(answer: Answer | None) -> str:
         return ""
     refs = [f"[{c.n}] {c.title}. {c.doc}, characters {c.start}-{c.end}: "
             f"\"{' '.join(c.quote.split())}\"" for c in answer.citations]
-    return answer.answer + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
+    head = f"{answer.short_answer}\n\n" if answer.short_answer else ""
+    return head + answer.answer + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
