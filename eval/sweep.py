@@ -58,8 +58,9 @@ def main() -> None:
             ingest(settings, progress=False)
         out = Path(tempfile.mkdtemp(prefix="sweep-report-"))
         summary, _ = evaluate(settings, EvalOptions(gold=args.gold, k=5, out=out,
-                                                    baselines=False, progress=False))
-        overall = summary["systems"]["pipeline"]["overall"]
+                                                    baselines=False, progress=False,
+                                                    split="dev"))  # never tune on test
+        overall = summary["splits"]["dev"]["systems"]["pipeline"]["overall"]
         rows.append([name, *(fmt(overall[c]) for c in COLUMNS)])
         print(f"done: {name}", flush=True)
     print(table(["variant", *COLUMNS], rows))

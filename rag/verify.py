@@ -39,9 +39,9 @@ OPENERS = frozenset([
     "would", "should", "will", "whose", "whom", "where", "name", "list", "give", "describe",
     "explain", "compare",
 ])
-# A capitalised first word ending like an adverb or a participle is not a name ("Partly",
-# "Signed", "Handing").
-_NOT_A_NAME = re.compile(r"(?:ly|ed|ing)$")
+# A capitalised first word ending like an adverb or a past participle is not a name ("Partly",
+# "Signed").
+_NOT_A_NAME = re.compile(r"(?:ly|ed)$")  # not -ing: Beijing
 _POSSESSIVE = re.compile(r"['’]s$")
 _CLAUSE_END = re.compile(r"(?<=[.!?;:])\s+")
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")

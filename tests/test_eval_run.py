@@ -16,7 +16,7 @@ HELD_OUT = [
     {"id": "h1", "question": "What share of GDP within the Eurasian union comes from Russia?",
      "answer": "almost 90 percent", "type": "number", "doc": "000_c198081f43e7425d.txt",
      "evidence": ["it accounts for almost 90 percent of the body’s gross domestic product (GDP)"]},
-    {"id": "h2", "question": "Which states make up the CSTO?",
+    {"id": "h2", "split": "test", "question": "Which states make up the CSTO?",
      "answer": "Armenia, Belarus, Kazakhstan, Kyrgyzstan, Russia and Tajikistan",
      "type": "multi_doc", "evidence_by_doc": {
          "004_aa492b75a69e056e.txt": ["The CSTO is made up of Armenia, Belarus, Kazakhstan, "
@@ -35,10 +35,12 @@ def deterministic(summary: dict[str, Any]) -> dict[str, Any]:
     summary.pop("baseline_builds")
     gate = summary.pop("gate")  # the latency ceiling may trip on a busy machine
     summary["gate_quality"] = [f for f in gate["failures"] if "latency" not in f]
-    for system in summary["systems"].values():
-        for block in [system["overall"], *system["by_type"].values()]:
-            for key in TIMING_KEYS:
-                block.pop(key, None)
+    for split in summary["splits"].values():
+        for system in split["systems"].values():
+            for block in [system["overall"], *system["by_type"].values()]:
+                for key in TIMING_KEYS:
+                    block.pop(key, None)
+    summary["gap"] = {k: v for k, v in summary["gap"].items() if "_ms" not in k}
     return summary
 
 
@@ -65,17 +67,24 @@ def test_eval_writes_the_report_and_is_reproducible(real_index: Any, gold_file: 
     results = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in results] == ["h1", "h2", "h3"]
     for r in results:  # the gold id plus the whole `rag ask --json` object
-        assert set(r) == {"id", "question", "answer", "abstained", "backend", "sentences",
-                          "citations", "retrieved", "timings_ms"}
+        assert set(r) == {"id", "question", "answer", "abstained", "short_answer", "confidence",
+                          "backend", "sentences", "citations", "retrieved", "timings_ms", "notes"}
     assert results[0]["abstained"] is False and results[2]["abstained"] is True
     summary = json.loads((report / "summary.json").read_text())
-    assert set(summary["systems"]) == {"pipeline", "vanilla_llamaindex", "bm25"}
-    assert summary["questions"] == {"total": 3, "answerable": 2, "unanswerable": 1}
-    assert summary["systems"]["pipeline"]["overall"]["exact_quotes"] == 1.0
-    assert set(summary["systems"]["pipeline"]["by_type"]) == {"number", "multi_doc",
-                                                              "unanswerable"}
-    assert summary["verifier"]["cases"] >= 4
+    assert set(summary["splits"]) == {"dev", "test"}
+    dev, test = summary["splits"]["dev"], summary["splits"]["test"]
+    assert set(dev["systems"]) == {"pipeline", "vanilla_llamaindex", "bm25"}
+    assert dev["questions"] == {"total": 2, "answerable": 1, "unanswerable": 1}
+    assert test["questions"] == {"total": 1, "answerable": 1, "unanswerable": 0}
+    assert dev["systems"]["pipeline"]["overall"]["exact_quotes"] == 1.0
+    assert set(dev["systems"]["pipeline"]["by_type"]) == {"number", "unanswerable"}
+    assert dev["verifier"]["cases"] >= 2 and test["verifier"]["cases"] >= 2
+    # the gap is |dev - test| of each metric both splits measured
+    hit = abs(dev["systems"]["pipeline"]["overall"]["hit"]
+              - test["systems"]["pipeline"]["overall"]["hit"])
+    assert summary["gap"]["pipeline.hit"] == pytest.approx(hit)
     md = (report / "summary.md").read_text()
+    assert "## Pipeline: dev and test side by side" in md and "| gap |" in md
     assert "![pipeline and baselines](chart.png)" in md and "[failures.md](failures.md)" in md
     assert (report / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (report / "failures.md").read_text().startswith("# Failing questions")
@@ -87,13 +96,14 @@ def test_eval_writes_the_report_and_is_reproducible(real_index: Any, gold_file: 
 def test_a_broken_threshold_fails_the_run_and_names_the_metric(
         real_index: Any, gold_file: Path, tmp_path: Path, capsys: Any) -> None:
     strict = tmp_path / "strict.toml"
-    strict.write_text('[min]\n"pipeline.hit" = 1.01\n"pipeline.exact_quotes" = 1.0\n')
+    strict.write_text('[min]\n"dev.pipeline.hit" = 1.01\n"dev.pipeline.exact_quotes" = 1.0\n')
     assert run_eval(real_index, gold_file, tmp_path / "r", "--no-baselines",
                     "--thresholds", str(strict)) == 1
     out = capsys.readouterr().out
-    assert "1 FAILED" in out and "FAILED: pipeline.hit = 1 < min 1.01" in out
+    assert "1 FAILED" in out and "FAILED: dev.pipeline.hit = 1 < min 1.01" in out
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert set(summary["systems"]) == {"pipeline"} and not summary["gate"]["passed"]
+    assert set(summary["splits"]["dev"]["systems"]) == {"pipeline"}
+    assert not summary["gate"]["passed"]
 
 
 def test_a_bad_gold_file_is_a_usage_error(real_index: Any, tmp_path: Path, capsys: Any) -> None:

@@ -70,10 +70,12 @@ def test_percentiles() -> None:
 
 
 SUMMARY: dict[str, Any] = {
-    "systems": {"pipeline": {"overall": {"mrr": 0.86, "abstained_answerable": 0.0,
-                                         "cited_sentences": None}},
-                "bm25": {"overall": {"mrr": 0.73}}},
-    "verifier": {"accuracy": 0.97}}
+    "splits": {"test": {
+        "systems": {"pipeline": {"overall": {"mrr": 0.86, "abstained_answerable": 0.0,
+                                             "cited_sentences": None}},
+                    "bm25": {"overall": {"mrr": 0.73}}},
+        "verifier": {"accuracy": 0.97, "by_kind": {"paraphrase": 0.96}}}},
+    "gap": {"pipeline.mrr": 0.02}}
 
 
 def rules(tmp_path: Path, text: str) -> Path:
@@ -83,20 +85,26 @@ def rules(tmp_path: Path, text: str) -> Path:
 
 
 def test_gate_passes_fails_and_skips(tmp_path: Path) -> None:
-    ok = gate.check(SUMMARY, rules(tmp_path, '[min]\n"pipeline.mrr" = 0.85\n'
-                                   '"verifier.accuracy" = 0.9\n"pipeline.cited_sentences" = 1\n'
-                                   '"vanilla_llamaindex.hit" = 0.4\n'
-                                   '[max]\n"pipeline.abstained_answerable" = 0.05\n'
-                                   '[beat]\nmrr = 0.05\n'))
-    assert ok["passed"] and len(ok["checked"]) == 4 and len(ok["skipped"]) == 2
-    bad = gate.check(SUMMARY, rules(tmp_path, '[min]\n"pipeline.mrr" = 0.9\n'
-                                    '[max]\n"pipeline.abstained_answerable" = -1\n'
-                                    '[beat]\nmrr = 0.2\n'))
+    ok = gate.check(SUMMARY, rules(tmp_path, '[min]\n"test.pipeline.mrr" = 0.85\n'
+                                   '"test.verifier.accuracy" = 0.9\n'
+                                   '"test.verifier.paraphrase" = 0.95\n'
+                                   '"test.pipeline.cited_sentences" = 1\n'
+                                   '"test.vanilla_llamaindex.hit" = 0.4\n'
+                                   '"dev.pipeline.mrr" = 0.85\n'
+                                   '[max]\n"test.pipeline.abstained_answerable" = 0.05\n'
+                                   '"gap.pipeline.mrr" = 0.05\n'
+                                   '[beat]\n"test.mrr" = 0.05\n'))
+    assert ok["passed"] and len(ok["checked"]) == 6 and len(ok["skipped"]) == 3
+    bad = gate.check(SUMMARY, rules(tmp_path, '[min]\n"test.pipeline.mrr" = 0.9\n'
+                                    '[max]\n"test.pipeline.abstained_answerable" = -1\n'
+                                    '"gap.pipeline.mrr" = 0.01\n'
+                                    '[beat]\n"test.mrr" = 0.2\n'))
     assert not bad["passed"]
     assert bad["failures"] == [
-        "pipeline.mrr = 0.86 < min 0.9",
-        "pipeline.abstained_answerable = 0 > max -1",
-        "pipeline.mrr = 0.86 does not beat bm25.mrr = 0.73 by 0.2"]
+        "test.pipeline.mrr = 0.86 < min 0.9",
+        "test.pipeline.abstained_answerable = 0 > max -1",
+        "gap.pipeline.mrr = 0.02 > max 0.01",
+        "test.pipeline.mrr = 0.86 does not beat test.bm25.mrr = 0.73 by 0.2"]
 
 
 def test_gate_without_file_and_with_broken_file(tmp_path: Path) -> None:
@@ -108,17 +116,28 @@ def test_gate_without_file_and_with_broken_file(tmp_path: Path) -> None:
 def test_perturbation_cases_and_verifier_accuracy() -> None:
     items = [item("q1", answer="It entered into force in Astana in 2015."),
              GoldItem(id="q2", question="Who chairs the council this year?",
-                      answer="Kazakhstan chairs the council", type="fact", doc="b.txt",
-                      evidence=["In 2024 the council is chaired by Kazakhstan, as agreed."]),
+                      answer="Kyrgyzstan chairs the council", type="fact", doc="b.txt",
+                      evidence=["In 2024 the council is chaired by Kyrgyzstan, as agreed."],
+                      paraphrase="The council's chair this year is Kyrgyzstan."),
+             GoldItem(id="q4", question="Who presides over the council?",
+                      answer="Kyrgyzstan presides", type="fact", doc="b.txt",
+                      evidence=["The presidency rotates; Kyrgyzstan presides over it now."]),
              item("q3", "unanswerable")]
     cases = perturbation_cases(items)
-    kinds = {(c.id, c.kind): c for c in cases}
-    assert set(kinds) == {("q1", "unchanged"), ("q1", "number"), ("q1", "name"),
-                          ("q1", "citation"), ("q2", "unchanged"), ("q2", "name"),
-                          ("q2", "citation")}
-    assert kinds["q1", "number"].text == "It entered into force in Astana in 2016."
-    assert kinds["q1", "name"].text == "It entered into force in Kazakhstan in 2015."
-    assert kinds["q2", "citation"].quotes == (QUOTE,)
-    accuracy, wrong = verifier_accuracy(cases, Verifier(FakeEmbedding(model_name="fake")))
-    assert accuracy["cases"] == 7 and accuracy["by_kind"]["number"] == 1.0
-    assert wrong == [] and accuracy["accuracy"] == 1.0
+    kinds = {(c.id, c.kind, c.text): c for c in cases}
+    assert {(i, k) for i, k, _ in kinds} == {
+        ("q1", "unchanged"), ("q1", "number"), ("q1", "name"), ("q1", "citation"),
+        ("q2", "unchanged"), ("q2", "paraphrase"), ("q2", "name"), ("q2", "citation"),
+        ("q2", "wrong_passage"), ("q4", "unchanged"), ("q4", "name"), ("q4", "citation"),
+        ("q4", "wrong_passage")}
+    texts = {(i, k): t for i, k, t in kinds}
+    assert texts["q1", "number"] == "It entered into force in Astana in 2016."
+    assert texts["q1", "name"] == "It entered into force in Kyrgyzstan in 2015."
+    # Not "Kazakhstan": Astana is its capital, the same thing by another name.
+    assert ("q1", "name", "It entered into force in Kazakhstan in 2015.") not in kinds
+    near = [c for c in cases if c.kind == "wrong_passage" and c.id == "q2"]
+    assert near[0].quotes == tuple(items[2].evidence or [])
+    assert next(c.quotes for c in cases if c.id == "q2" and c.kind == "citation") == (QUOTE,)
+    accuracy, _wrong = verifier_accuracy(cases, Verifier(FakeEmbedding(model_name="fake")))
+    assert accuracy["cases"] == len(cases) and accuracy["by_kind"]["number"] == 1.0
+    assert accuracy["by_kind"]["citation"] == 1.0

@@ -38,6 +38,38 @@ def test_coverage_of_types_and_documents() -> None:
     assert set(parts) == {1, 2, 3}  # each of the three articles of document 004
 
 
+def test_a_blind_test_split_of_the_size_and_mix_the_evaluation_needs() -> None:
+    items = load_gold(GOLD)
+    test = [i for i in items if i.split == "test"]
+    dev = [i for i in items if i.split == "dev"]
+    assert len(items) >= 220 and len(test) >= 100 and len(dev) >= 120
+    types = Counter(i.type for i in test)
+    assert types["multi_doc"] >= 15 and types["table"] >= 15 and types["number"] >= 20
+    assert types["reasoning"] >= 15 and types["unanswerable"] >= 20
+    # Every answerable test item carries a hand-written paraphrase of its answer.
+    assert all(i.paraphrase for i in test if i.type != "unanswerable")
+    assert all(len({d for d, _ in i.quotes()}) >= 2 for i in test if i.type == "multi_doc")
+
+
+def test_the_fit_reads_only_the_dev_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """eval/fit.py chooses every tunable on dev: the items it is given are all dev items."""
+    import runpy
+
+    seen: list[list[str]] = []
+    fit = runpy.run_path(str(GOLD.parent / "fit.py"))
+    main = fit["main"]
+    monkeypatch.setitem(main.__globals__, "fit_verifier",
+                        lambda items, folds: seen.append([i.split for i in items]) or (0, 0, {}))
+    monkeypatch.setitem(main.__globals__, "fit_answerability",
+                        lambda items, folds: seen.append([i.split for i in items]) or ({}, {}))
+    written: list[str] = []
+    monkeypatch.setitem(main.__globals__, "PATH",
+                        type("P", (), {"write_text": lambda self, t, **_: written.append(t)})())
+    monkeypatch.setattr("sys.argv", ["fit.py", "--gold", str(GOLD)])
+    main()
+    assert len(seen) == 2 and all(set(s) == {"dev"} for s in seen) and written
+
+
 def test_quote_normalisation() -> None:
     assert normalize("re-\nceived  a■shot") == "received a shot"
     assert normalize("Post-\nSoviet") == "Post-Soviet"

@@ -41,8 +41,8 @@ def gguf() -> Path:
 
 def assert_rules_hold(result: Answer, original: Any) -> None:
     data = result.to_dict()
-    assert set(data) == {"question", "answer", "abstained", "backend", "sentences",
-                         "citations", "retrieved", "timings_ms"}
+    assert set(data) == {"question", "answer", "abstained", "short_answer", "confidence",
+                         "backend", "sentences", "citations", "retrieved", "timings_ms", "notes"}
     numbers = {c["n"] for c in data["citations"]}
     for sentence in data["sentences"]:
         assert sentence["citations"] and set(sentence["citations"]) <= numbers
