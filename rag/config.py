@@ -91,10 +91,9 @@ class RetrievalSettings(BaseModel):
 
 
 class ExtractiveSettings(BaseModel):
-    min_score: float = Field(default=0.72, description="Below this best-sentence score the "
-                             "answer is an abstention (tuned on the gold set's unanswerable "
-                             "questions).")
-    max_sentences: int = Field(default=3, ge=1, description="Most sentences in an answer.")
+    max_sentences: int = Field(default=3, ge=1, description="Most sentences in an answer (one "
+                               "more for why/how questions). Whether to answer at all is "
+                               "the calibrated model's (rag/calibration.json), not a setting.")
     margin: float = Field(default=0.12, ge=0, description="A further sentence must score within "
                           "this margin of the best one.")
     lexical_weight: float = Field(default=0.5, ge=0, description="Weight of the share of the "
