@@ -78,7 +78,7 @@ def test_eval_writes_the_report_and_is_reproducible(real_index: Any, gold_file: 
     assert test["questions"] == {"total": 1, "answerable": 1, "unanswerable": 0}
     assert dev["systems"]["pipeline"]["overall"]["exact_quotes"] == 1.0
     assert set(dev["systems"]["pipeline"]["by_type"]) == {"number", "unanswerable"}
-    assert dev["verifier"]["cases"] >= 2 and test["verifier"]["cases"] >= 2
+    assert dev["verifier"]["cases"] >= 2 and test["verifier"]["cases"] >= 1
     # the gap is |dev - test| of each metric both splits measured
     hit = abs(dev["systems"]["pipeline"]["overall"]["hit"]
               - test["systems"]["pipeline"]["overall"]["hit"])

@@ -129,7 +129,7 @@ def test_markup_in_a_question_is_shown_as_text(ui: str, browser: Any) -> None:
 def test_twenty_questions_at_once_through_the_api(ui: str) -> None:
     from gradio_client import Client
 
-    questions = ["How many troops will the CORF have?",
+    questions = ["What share of the EAEU's voting power does the treaty give Russia?",
                  "When was the Astana Treaty signed?",
                  "Which SCO member is suspected of sending drones to Russia?",
                  "What share of the EAEU's GDP does Russia account for?"] * 5
