@@ -26,12 +26,14 @@ class Answerability(BaseModel):
     intercept: float = Field(default=0.0, description="Logistic-regression intercept.")
     threshold: float = Field(default=0.5, description="Below this confidence: abstain.")
 
+    def contributions(self, values: dict[str, float]) -> dict[str, float]:
+        """Each feature's term in the model's log-odds (positive: for answering)."""
+        return {name: w * (values[name] - m) / s for name, w, m, s in
+                zip(self.features, self.coef, self.means, self.scales, strict=True)}
+
     def confidence(self, values: dict[str, float]) -> float:
         """P(the evidence answers the question), by the fitted model."""
-        z = self.intercept + sum(
-            w * (values[name] - m) / s
-            for name, w, m, s in zip(self.features, self.coef, self.means, self.scales,
-                                     strict=True))
+        z = self.intercept + sum(self.contributions(values).values())
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 

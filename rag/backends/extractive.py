@@ -66,12 +66,13 @@ class ExtractiveBackend:
         found = self.assess(query, passages)
         model = calibration().answerability
         if not found.ranked or found.confidence < model.threshold:
-            weakest = min(found.features.items(), key=lambda kv: _sign(kv[0]) * kv[1],
-                          default=("none", 0.0))
+            terms = model.contributions(found.features) if model.features else {}
+            against = ", ".join(f"{k} {found.features[k]:.2f}" for k, v in
+                                sorted(terms.items(), key=lambda kv: kv[1]) if v < 0)
             return Draft([], abstain=True, confidence=found.confidence, notes=[
-                f"abstained: confidence {found.confidence:.3f} is below {model.threshold:.3f} "
-                f"(features: {_describe(found.features)}; e.g. {weakest[0]} = "
-                f"{weakest[1]:.2f})"])
+                f"abstained: confidence {found.confidence:.3f} is below {model.threshold:.3f}; "
+                f"most against answering: {against or 'none'} "
+                f"(all features: {_describe(found.features)})"])
         picks = compose(query.question, [_pick(c) for c in found.ranked],
                         lambda p, step: self._neighbour(p, step, passages, found.ranked),
                         docs_named_in(query.question, query.searcher.metadata),
@@ -122,10 +123,6 @@ class ExtractiveBackend:
         """The sentence `step` places from `pick` in its passage, as a candidate."""
         return next((_pick(c) for c in ranked
                      if c.passage == pick.passage and c.index == pick.index + step), None)
-
-
-def _sign(feature: str) -> float:
-    return -1.0 if feature in ("unknown_terms", "content_terms", "why_how") else 1.0
 
 
 def _describe(values: dict[str, float]) -> str:
