@@ -91,7 +91,12 @@ def test_exact_search_finds_what_chroma_finds(real_index: Any) -> None:
         vector = np.asarray(searcher.embedder.get_query_embedding(question), dtype=np.float32)
         for dense in (searcher.dense_chunks, searcher.dense_sentences):
             exact = dense.nearest(vector, 10)
-            assert exact == searcher.index.nearest(dense.collection, vector.tolist(), 10, None)
+            # exact search is a brute-force search; Chroma's HNSW is approximate by design,
+            # so it only has to find nearly the same ten
+            brute = [dense.ids[i] for i in np.argsort(-(dense.vectors @ vector))[:10]]
+            assert exact == brute
+            approximate = searcher.index.nearest(dense.collection, vector.tolist(), 10, None)
+            assert len(set(approximate) & set(exact)) >= 9
             docs = [searcher.chunks[next(iter(searcher.chunks))].doc]
             assert all(dense.docs[dense.ids.index(i)] in docs for i in dense.nearest(vector, 5,
                                                                                    docs))
