@@ -14,7 +14,7 @@ import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answerable import can_answer, counted_found, question_core, unknown_to_corpus
+from rag.answerable import counted_found, question_core, unknown_to_corpus
 from rag.lexical import tokenize
 from rag.verify import name_tokens, named_in, names
 from rag.vocab import QUESTION_WORDS, coverage
@@ -35,6 +35,7 @@ class Scored:
     text: str
     passage_words: frozenset[str]
     passage_text: str
+    fits: bool  # satisfies the question's constraints (`rag.answerable.can_answer`)
 
 
 def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float],
@@ -56,7 +57,7 @@ def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str]
     top = list(ranked[:TOP])
     union = frozenset().union(*(c.words for c in top)) if top else frozenset()
     passages = name_tokens(" ".join(dict.fromkeys(c.passage_text for c in top)))
-    fitting = [c for c in ranked if can_answer(question, c.text)]
+    fitting = [c for c in ranked if c.fits]
     unseen = max(idf.values(), default=1.0) + 1.0
     rarest = max(content, key=lambda t: idf.get(t, unseen), default=None)
     return {
@@ -67,7 +68,7 @@ def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str]
         "best_score": max((c.score for c in ranked), default=0.0),
         "best_cosine": max((c.cosine for c in ranked), default=0.0),
         "fitting_score": fitting[0].score if fitting else 0.0,
-        "best_fits": float(bool(ranked) and can_answer(question, ranked[0].text)),
+        "best_fits": float(bool(ranked) and ranked[0].fits),
         "counted_found": float(any(counted_found(question, c.text) for c in top)),
         "sentence_coverage": max((coverage(q_words, set(c.words)) for c in top), default=0.0),
         "top_coverage": coverage(q_words, set(union)),

@@ -61,16 +61,16 @@ def test_question_constraints() -> None:
     assert can_answer("How much did Russia pay?", "Russia paid $7.5 billion.")
 
 
-def scored(text: str, score: float, passage: str = "") -> Scored:
-    return Scored(score, score / 2, frozenset(tokenize(text)), text,
-                  frozenset(tokenize(passage or text)), passage or text)
+def scored(question: str, text: str, score: float) -> Scored:
+    return Scored(score, score / 2, frozenset(tokenize(text)), text, frozenset(tokenize(text)),
+                  text, can_answer(question, text))
 
 
 def test_features_read_coverage_constraints_and_unknown_words() -> None:
     q = "When did the treaty enter into force?"
-    good = features(q, [scored("The treaty entered into force in January 2015.", 1.0)],
+    good = features(q, [scored(q, "The treaty entered into force in January 2015.", 1.0)],
                     {"treati", "enter", "forc"}, {"treati": 2.0, "enter": 1.0, "forc": 1.0})
-    bad = features(q, [scored("The treaty is long and detailed.", 0.7)], {"treati"},
+    bad = features(q, [scored(q, "The treaty is long and detailed.", 0.7)], {"treati"},
                    {"treati": 2.0})
     assert good["best_fits"] == 1.0 and bad["best_fits"] == 0.0
     assert good["rare_sentence_coverage"] == 1.0 > bad["rare_sentence_coverage"] > 0

@@ -74,7 +74,7 @@ class ExtractiveBackend:
                 f"most against answering: {against or 'none'} "
                 f"(all features: {_describe(found.features)})"])
         picks = compose(query.question, [_pick(c) for c in found.ranked],
-                        lambda p, step: self._neighbour(p, step, passages, found.ranked),
+                        lambda p, step: self._neighbour(p, step, found.ranked),
                         docs_named_in(query.question, query.searcher.metadata),
                         self.cfg.margin, self.cfg.max_sentences)
         by_key = {(c.doc, c.start, c.end): c for c in found.ranked}
@@ -85,11 +85,11 @@ class ExtractiveBackend:
     def assess(self, query: Query, passages: list[Passage]) -> Assessment:
         # Sentences that satisfy the question's constraints (a year it names, a date for
         # "when", an amount for "how much") first, each group best first.
-        ranked = sorted(self._candidates(query, passages),
-                        key=lambda c: (not can_answer(query.question, c.text), -c.score))
+        fits = {c: can_answer(query.question, c.text) for c in self._candidates(query, passages)}
+        ranked = sorted(fits, key=lambda c: (not fits[c], -c.score))
         words = {n: frozenset(tokenize(passages[n - 1].text)) for n in {c.passage for c in ranked}}
-        scored = [Scored(c.score, c.cosine, c.words, c.text,
-                         words[c.passage], passages[c.passage - 1].text) for c in ranked]
+        scored = [Scored(c.score, c.cosine, c.words, c.text, words[c.passage],
+                         passages[c.passage - 1].text, fits[c]) for c in ranked]
         values = features(query.question, scored, query.searcher.lexical.vocabulary,
                           query.searcher.idf)
         return Assessment(ranked, values, calibration().answerability.confidence(values))
@@ -118,8 +118,7 @@ class ExtractiveBackend:
                                        passage.chunk_id, passage.doc, start, end, context))
         return found
 
-    def _neighbour(self, pick: Pick, step: int, passages: list[Passage],
-                   ranked: list[Candidate]) -> Pick | None:
+    def _neighbour(self, pick: Pick, step: int, ranked: list[Candidate]) -> Pick | None:
         """The sentence `step` places from `pick` in its passage, as a candidate."""
         return next((_pick(c) for c in ranked
                      if c.passage == pick.passage and c.index == pick.index + step), None)
