@@ -137,7 +137,7 @@ def main() -> int:
             print(f"{scale}x: questions ...", flush=True)
             entry["warm"] = warm(corpus, index, vanilla=scale == 1)
             if scale == 1:
-                entry["warm_fp32"] = warm(corpus, index, vanilla=True, precision="fp32")
+                entry["warm_int8"] = warm(corpus, index, vanilla=True, precision="int8")
                 entry["cold_ask"] = cold_ask(corpus, index)
             results["scales"][str(scale)] = entry
             print(json.dumps({scale: entry}), flush=True)

@@ -45,18 +45,18 @@ def markdown(results: dict[str, Any]) -> str:
         w = one["warm"]
         lines += [f"Retrieval at 1x: pipeline p50 {w['retrieve']['p50']} ms, vanilla llama-index "
                   f"p50 {w['vanilla']['p50']} ms (p95 {w['vanilla']['p95']}): the pipeline is "
-                  f"{w['vanilla_over_pipeline_retrieval']}x faster (int8 query encoder, the "
+                  f"{w['vanilla_over_pipeline_retrieval']}x faster (fp32 query encoder, the "
                   "default).",
-                  *_fp32(one.get("warm_fp32")),
+                  *_int8(one.get("warm_int8")),
                   f"`rag ask` cold start (process start to answer printed): median "
                   f"{one['cold_ask']['seconds']} s of {one['cold_ask']['all']}.", ""]
     return "\n".join(lines)
 
 
-def _fp32(w: dict[str, Any] | None) -> list[str]:
+def _int8(w: dict[str, Any] | None) -> list[str]:
     if not w:
         return []
-    return [f"With the fp32 query encoder (`RAG_EMBED__ONNX_PRECISION=fp32`), in a process of "
+    return [f"With the int8 query encoder (`RAG_EMBED__ONNX_PRECISION=int8`), in a process of "
             f"its own: pipeline retrieval p50 {w['retrieve']['p50']} ms, answer p50 "
             f"{w['total']['p50']} ms, vanilla p50 {w['vanilla']['p50']} ms: "
             f"{w['vanilla_over_pipeline_retrieval']}x."]

@@ -110,3 +110,28 @@ def test_rag_ask_never_imports_torch(real_index: Any) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("TORCH False False")
+
+
+def test_answers_do_not_depend_on_the_encoders_kernels(real_index: Any) -> None:
+    """Issue 15: every gold question gets the same passages, the same decision, the same cited
+    spans and the same confidence (4 decimals) from the default query encoder (ONNX fp32, run by
+    onnxruntime's kernels) as from sentence-transformers (torch's kernels). Two implementations
+    whose float arithmetic differs as much as two CPUs' do agree, so the eval figures do not
+    depend on the machine. (The int8 export fails this: its confidences differ on most
+    questions, and its integer kernels differ between AVX2 and AVX-512 VNNI CPUs.)"""
+    from rag.gold import load_gold
+    from rag.pipeline import answer
+
+    assert real_index.embed.onnx_precision == "fp32"  # the default under test
+    torch = real_index.model_copy(update={"embed": real_index.embed.model_copy(
+        update={"onnx": False})})
+
+    def outcome(question: str, settings: Any) -> Any:
+        got = answer(question, settings=settings)
+        return ([p.chunk_id for p in got.retrieved], got.abstained,
+                [(c.doc, c.start, c.end) for c in got.citations], round(got.confidence, 4))
+
+    differ = [question for question in (g.question for g in load_gold(ROOT / "eval" /
+                                                                      "gold.jsonl"))
+              if outcome(question, real_index) != outcome(question, torch)]
+    assert differ == []
