@@ -15,16 +15,23 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from typing import TYPE_CHECKING, Any
+
 from rag.config import Settings, get_settings
 from rag.types import Answer, Citation
 
+if TYPE_CHECKING:
+    from rag.pipeline import answer
 
-def answer(question: str, k: int | None = None, docs: list[str] | None = None,
-           backend: str | None = None, settings: Settings | None = None) -> Answer:
-    """Answer `question` from the index; models and index load once per process."""
-    from rag.pipeline import answer as run
 
-    return run(question, k=k, docs=docs, backend=backend, settings=settings)
+def __getattr__(name: str) -> Any:
+    """`rag.answer` is `rag.pipeline.answer` itself (one signature, with `on_token`), imported
+    on first use so that `import rag` stays light (PEP 562)."""
+    if name == "answer":
+        from rag.pipeline import answer
+
+        return answer
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")
 
 
 __all__ = ["Answer", "Citation", "Settings", "answer", "get_settings"]

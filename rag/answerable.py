@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 
-from rag.lexical import tokenize
+from rag.tokens import tokenize
 from rag.verify import names, numbers
 from rag.vocab import QUESTION_WORDS
 

@@ -2,7 +2,7 @@
 
 The corpus files are never changed; `clean()` returns blocks of cleaned text (prose or a
 table with its caption), each a `MappedText` whose characters point into the original.
-Bump CLEANING_VERSION whenever a rule changes: the index fingerprint records it.
+Bump `fingerprint.CLEANING_VERSION` whenever a rule changes: the index fingerprint records it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from rag.hyphens import join_broken_words, vocabulary
 from rag.paragraphs import mark_paragraphs
 from rag.tables import find_tables
 from rag.textmap import MappedText
-
-CLEANING_VERSION = "1"
 
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_line_breaks=False, explain=False)
 _NON_ASCII_LINE = re.compile(r"^[^\n]*[^\x00-\x7f][^\n]*$", re.M)

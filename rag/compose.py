@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.answerable import question_core
 from rag.features import WANTS_NUMBER, WHY_HOW
-from rag.lexical import tokenize
+from rag.tokens import tokenize
 from rag.vocab import QUESTION_WORDS, name_aliases
 
 _DEFINITION = re.compile(r"^\s*(?:what|who) (?:is|are|was|were) (?:the |a |an )?(.+?)\??\s*$",

@@ -15,7 +15,7 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.answerable import counted_found, question_core, unknown_to_corpus
-from rag.lexical import tokenize
+from rag.tokens import tokenize
 from rag.verify import name_tokens, named_in, names
 from rag.vocab import QUESTION_WORDS, coverage
 

@@ -8,24 +8,18 @@ or a digit the hyphen stays: "Post-\\nSoviet" -> "Post-Soviet").
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rag.errors import UsageError
+from rag.tokens import normalize
 
 QuestionType = Literal["fact", "number", "table", "multi_doc", "reasoning", "unanswerable"]
 Split = Literal["dev", "test"]
 SPLITS: tuple[Split, ...] = ("dev", "test")
 MIN_QUOTE, MAX_QUOTE = 40, 300
-
-
-def normalize(text: str) -> str:
-    text = re.sub(r"(?<=[A-Za-z])-[ \t]*\n[ \t]*(?=[a-z])", "", text.replace("■", " "))
-    text = re.sub(r"-[ \t]*\n[ \t]*", "-", text)
-    return " ".join(text.split())
 
 
 class GoldItem(BaseModel):

@@ -7,46 +7,18 @@ current one, so a reader never sees a half-written index.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import re
 import shutil
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.vocab import american
+from rag.tokens import tokenize
 
-_TOKEN = re.compile(r"[a-z0-9]+")
 POINTER = "current.json"
-
-
-@functools.cache
-def _stemmer() -> Callable[[str], str]:
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWord  # type: ignore[no-any-return]
-
-
-@functools.cache
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-@functools.lru_cache(maxsize=200_000)
-def _term(word: str) -> str:
-    return _stemmer()(american(word))
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word stems, stop words dropped, British spellings made American."""
-    stop = _stopwords()
-    return [_term(w) for w in _TOKEN.findall(text.lower().replace("’", "'")) if w not in stop]
 
 
 class LexicalIndex:

@@ -12,7 +12,8 @@ import string
 from collections import Counter
 from typing import Any
 
-from rag.gold import GoldItem, normalize
+from rag.gold import GoldItem
+from rag.tokens import normalize
 
 CONTAINMENT = 0.8
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

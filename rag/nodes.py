@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.index import SentenceRows
-from rag.sentences import row_in_context
+from rag.sentences import row_in_context, sentence_id
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -30,10 +29,6 @@ def to_node(chunk: Chunk, embedding: list[float] | None = None) -> TextNode:
         excluded_llm_metadata_keys=METADATA_KEYS,
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc)},
     )
-
-
-def sentence_id(doc: str, start: int, end: int) -> str:
-    return f"{Path(doc).stem}:{start}-{end}"
 
 
 def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:

@@ -19,9 +19,10 @@ from rag.embed import get_embedder
 from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.fingerprint import Fingerprint
 from rag.index import ChromaIndex, get_all
-from rag.lexical import LexicalIndex, tokenize
+from rag.lexical import LexicalIndex
 from rag.metadata import DocMeta, load_metadata
-from rag.nodes import sentence_id
+from rag.sentences import sentence_id
+from rag.tokens import tokenize
 from rag.types import Passage
 
 if TYPE_CHECKING:

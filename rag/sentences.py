@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rag.tables import CAPTION
 from rag.types import ChunkKind
@@ -82,3 +83,8 @@ def row_in_context(text: str, sentences: Sequence[tuple[int, int, int, int]], i:
         return row
     title, header = (text[a:b] for a, b, _, _ in sentences[1:3])
     return f"{title} ({header}): {row}"
+
+
+def sentence_id(doc: str, start: int, end: int) -> str:
+    """The stable id of the sentence at original[start:end] of `doc` (its index row's key)."""
+    return f"{Path(doc).stem}:{start}-{end}"

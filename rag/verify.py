@@ -16,8 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.calibration import calibration
-from rag.gold import normalize
-from rag.lexical import tokenize
+from rag.tokens import normalize, tokenize
 from rag.vocab import name_aliases
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import re
 
+from rag.tokens import tokenize
+
 # Abbreviation -> long forms, as the corpus writes them (case-insensitive).
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "EAEU": ("Eurasian Economic Union", "Eurasian Union"),
@@ -43,26 +45,6 @@ METONYMS: dict[str, tuple[str, ...]] = {
     "India": ("New Delhi", "Delhi"), "Pakistan": ("Islamabad",), "Iran": ("Tehran",),
 }
 
-_SPELLING = [(re.compile(p), r) for p, r in [
-    (r"is(ation|ations|e|ed|es|ing|er|ers)$", r"iz\1"),  # organisation, recognise
-    (r"ys(e|ed|es|ing)$", r"yz\1"),  # analyse
-    (r"(?<=[a-z]{3})our(s|ed|ing|able|ite|ites|hood)?$", r"or\1"),  # behaviour, neighbour
-    (r"(?<=[a-z]{3})tre(s|d)?$", r"ter\1"),  # centre
-    (r"^(def|off|lic|pret)ence(s)?$", r"\1ense\2"),  # defence
-    (r"^programme(s)?$", r"program\1"),
-    (r"^sceptic", "skeptic"),
-    (r"^focuss(ed|ing)$", r"focus\1"),
-    (r"(?<=[a-z]{2}e)ll(ed|ing|er|ers)$", r"l\1"),  # travelled, modelling
-]]
-
-
-def american(word: str) -> str:
-    """One spelling for both sides of a lexical match (lower-case input)."""
-    for pattern, replacement in _SPELLING:
-        word = pattern.sub(replacement, word)
-    return word
-
-
 def _phrase(text: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(text).replace(r"\ ", r"\s+") + r"(?![\w-])",
                       re.IGNORECASE)
@@ -87,8 +69,6 @@ def expand_query(question: str) -> str:
 
 @functools.cache
 def _aliases() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
-    from rag.lexical import tokenize
-
     groups: dict[str, set[str]] = {}
     for abbreviation, forms in ABBREVIATIONS.items():
         groups.setdefault(abbreviation.upper(), set()).update([abbreviation, *forms])
@@ -110,8 +90,6 @@ def organisations_in(text: str) -> list[str]:
 def name_aliases() -> dict[str, list[frozenset[str]]]:
     """Token -> the token sets of every other way of naming the same thing (abbreviation and
     long forms, a state and its capital), as `tokenize` gives them."""
-    from rag.lexical import tokenize
-
     groups = [[a, *forms] for a, forms in ABBREVIATIONS.items()]
     groups += [[state, *others] for state, others in METONYMS.items()]
     found: dict[str, list[frozenset[str]]] = {}

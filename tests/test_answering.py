@@ -7,7 +7,7 @@ from rag.answerable import can_answer, question_core
 from rag.calibration import Answerability, calibration
 from rag.compose import Pick, compose, definition_bonus, short_answer
 from rag.features import Scored, features
-from rag.lexical import tokenize
+from rag.tokens import tokenize
 from rag.verify import named_in, names, support
 
 EVIDENCE = ("Even though Russia comprises the bulk of the EAEU’s total GDP, the treaty only "

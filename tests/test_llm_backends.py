@@ -33,9 +33,13 @@ def with_llm(settings: Settings, **llm: Any) -> Settings:
 
 
 def test_a_well_cited_answer_passes_and_streams(real_index: Any, monkeypatch: Any) -> None:
+    import rag
+
     scripted(monkeypatch, cite_sentence_with(NEEDLE))
     tokens: list[str] = []
-    result = answer(QUESTION, backend="scripted", settings=real_index, on_token=tokens.append)
+    # the README's call: rag.answer(..., on_token=callback)
+    result = rag.answer(QUESTION, backend="scripted", settings=real_index,
+                        on_token=tokens.append)
     assert not result.abstained and result.backend == "scripted"
     assert "January 1, 2015" in result.answer and result.answer.endswith("[1]")
     assert len(tokens) > 5 and "".join(tokens).startswith("The treaty")

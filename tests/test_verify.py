@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UsageError
-from rag.lexical import LexicalIndex, tokenize
+from rag.lexical import LexicalIndex
 from rag.pipeline import clean_question
 from rag.retrieve import fuse, mmr
+from rag.tokens import american, tokenize
 from rag.verify import names, numbers, support
-from rag.vocab import american, coverage, expand_query
+from rag.vocab import coverage, expand_query
 
 SPAN = ("After a period of relative stagnation, the CSTO reached an agreement to establish CORF "
         "in February 2009. Under this agreement, a force of 16,000 troops is to be formed, with "

@@ -19,9 +19,9 @@ from rag.compose import Pick, compose, definition_bonus
 from rag.config import Settings
 from rag.features import WANTS_NUMBER, Scored, features
 from rag.injection import instruction_like
-from rag.lexical import tokenize
 from rag.metadata import docs_named_in
 from rag.sentences import CONTEXT_LINES, row_in_context, table_context
+from rag.tokens import tokenize
 from rag.types import Passage
 from rag.vocab import coverage
 

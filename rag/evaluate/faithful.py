@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rag.gold import GoldItem
-from rag.lexical import tokenize
+from rag.tokens import tokenize
 from rag.verify import NUMBER, Support, named_in, names, numbers, support
 
 
