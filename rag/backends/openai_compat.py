@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.backends import register
-from rag.backends.llm import LLMBackend, Message, require
+from rag.backends import BackendSpec
+from rag.backends.llm import LLMBackend, Message, reachable, require
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
 
@@ -56,6 +56,12 @@ class OpenAIChat:
                                "check the server's log") from err
 
 
-@register(NAME)
 def make(settings: Settings) -> LLMBackend:
     return LLMBackend(NAME, OpenAIChat(settings.llm))
+
+
+def check(cfg: LLMSettings, timeout: float) -> str | None:
+    return reachable((cfg.base_url or DEFAULT_URL).rstrip("/") + "/models", timeout)
+
+
+SPEC = BackendSpec(NAME, make, extra="openai", module="openai", check=check)
