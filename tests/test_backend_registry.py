@@ -65,6 +65,15 @@ def test_an_outside_package_adds_a_backend(outside_package: Path) -> None:
         backends.spec("gpt9")
 
 
+def test_an_install_without_the_entry_points_says_to_reinstall(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backends, "_entry_points", lambda: {})
+    backends._loaded.cache_clear()
+    with pytest.raises(UsageError, match=r"install the project again \(\.venv/bin/pip install"):
+        backends.spec("extractive")
+    backends._loaded.cache_clear()
+
+
 def test_a_missing_package_is_reported_with_the_extra_to_install() -> None:
     spec = backends.BackendSpec("x", lambda s: None, extra="x-extra",  # type: ignore
                                 module="no_such_module_here")

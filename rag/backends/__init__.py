@@ -120,6 +120,9 @@ def spec(name: str) -> BackendSpec:
 @functools.cache
 def _loaded(name: str) -> BackendSpec:
     point = _entry_points().get(name)
+    if point is None and "extractive" not in _entry_points():  # installed before the group
+        raise UsageError("no answer backends are registered: install the project again "
+                         "(.venv/bin/pip install -e .) so that its entry points are written")
     if point is None:
         raise UsageError(f"unknown backend {name!r}; available: {', '.join(names())}")
     found = point.load()
