@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rag.clean import Block, clean
 from rag.config import ChunkSettings
 from rag.sentences import split_sentences
-from rag.types import Chunk, SourceFile
+from rag.types import Chunk, SentenceSpan, SourceFile
 
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter
@@ -56,7 +56,7 @@ def chunk_document(source: SourceFile, settings: ChunkSettings, tokenize: Tokeni
     for block in clean(source.text):
         for a, b, piece in _located(block, _pieces(block, settings, tokenize)):
             start, end = block.text.span(a, b)
-            sentences = tuple((s, e, *block.text.span(a + s, a + e))
+            sentences = tuple(SentenceSpan(s, e, *block.text.span(a + s, a + e))
                               for s, e in split_sentences(piece, block.kind))
             chunks.append(Chunk(id=Chunk.make_id(source.doc, start, end, piece), doc=source.doc,
                                 seq=len(chunks), start=start, end=end, kind=block.kind,

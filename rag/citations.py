@@ -25,7 +25,8 @@ Span = tuple[Passage, int, int]
 
 def _best_sentence(text: str, passage: Passage, searcher: Searcher) -> Span:
     original = searcher.original(passage.doc)
-    scored = [(support(text, [original[s:e]]), s, e) for _, _, s, e in passage.sentences]
+    scored = [(support(text, [original[s.orig_start:s.orig_end]]), s.orig_start, s.orig_end)
+              for s in passage.sentences]
     best = max(scored, key=lambda t: t[0].score, default=None)
     if best is None or not best[0].ok:
         return passage, passage.start, passage.end

@@ -33,8 +33,8 @@ def instruction_like(text: str) -> bool:
 def blank_instructions(passage: Passage) -> str:
     """The passage's text with each instruction-like sentence replaced by BLANKED."""
     text, parts, cursor = passage.text, [], 0
-    for start, end, _, _ in passage.sentences:
-        if instruction_like(text[start:end]):
-            parts += [text[cursor:start], BLANKED]
-            cursor = end
+    for span in passage.sentences:
+        if instruction_like(text[span.start:span.end]):
+            parts += [text[cursor:span.start], BLANKED]
+            cursor = span.end
     return "".join(parts) + text[cursor:]

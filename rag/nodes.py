@@ -36,10 +36,11 @@ def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:
     A table row is embedded with its table's title and header, which give it its meaning."""
     found: dict[str, tuple[str, int, int]] = {}
     for chunk in chunks:
-        for i, (a, b, start, end) in enumerate(chunk.sentences):
+        for i, span in enumerate(chunk.sentences):
             text = (row_in_context(chunk.text, chunk.sentences, i) if chunk.kind == "table"
-                    else chunk.text[a:b])
-            found.setdefault(sentence_id(chunk.doc, start, end), (text, start, end))
+                    else chunk.text[span.start:span.end])
+            found.setdefault(sentence_id(chunk.doc, span.orig_start, span.orig_end),
+                             (text, span.orig_start, span.orig_end))
     return found
 
 

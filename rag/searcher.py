@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,21 +21,10 @@ from rag.lexical import LexicalIndex
 from rag.metadata import DocMeta, load_metadata
 from rag.sentences import sentence_id
 from rag.tokens import tokenize
-from rag.types import Passage
+from rag.types import Chunk, Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    id: str
-    doc: str
-    start: int
-    end: int
-    kind: str
-    text: str
-    sentences: tuple[tuple[int, int, int, int], ...]
 
 
 class Searcher:
@@ -75,11 +62,9 @@ class Searcher:
                                                           settings.metadata_file)
         self._originals: dict[str, str] = {}
 
-    def _load_chunks(self) -> dict[str, ChunkRecord]:
+    def _load_chunks(self) -> dict[str, Chunk]:
         ids, texts, metas = self.index.all_chunks()
-        return {i: ChunkRecord(i, str(m["doc"]), int(m["start"]), int(m["end"]), str(m["kind"]),
-                               t, tuple(tuple(s) for s in json.loads(str(m["sentences"]))))
-                for i, t, m in zip(ids, texts, metas, strict=True)}
+        return {i: Chunk.from_stored(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True)}
 
     @functools.cached_property
     def idf(self) -> dict[str, float]:
@@ -122,9 +107,7 @@ class Searcher:
         return None if row is None else self.dense_sentences.vectors[row]
 
     def passage(self, chunk_id: str, rank: int, score: float) -> Passage:
-        c = self.chunks[chunk_id]
-        return Passage(rank=rank, chunk_id=c.id, doc=c.doc, start=c.start, end=c.end,
-                       kind=c.kind, text=c.text, score=score, sentences=c.sentences)
+        return Passage.of(self.chunks[chunk_id], rank, score)
 
     def sources(self, docs: list[str]) -> str:
         """The metadata text of these documents (see `DocMeta.source_text`)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rag.tables import CAPTION
-from rag.types import ChunkKind
+from rag.types import ChunkKind, SentenceSpan
 
 _ABBREVIATION_END = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Dr|Mr|Mrs|Ms|Prof|St|No|Vol|vol|pp|cf|Jr|Sr|Gen|Col|Lt|Jan|Feb|"
@@ -67,21 +67,21 @@ def split_sentences(text: str, kind: ChunkKind) -> list[tuple[int, int]]:
 CONTEXT_LINES = 3  # caption ("TABLE 1"), title, header row
 
 
-def table_context(text: str, sentences: Sequence[tuple[int, int, int, int]]) -> int:
+def table_context(text: str, sentences: Sequence[SentenceSpan]) -> int:
     """How many leading lines of a table chunk are its caption, title and header (0 when the
     chunk continues a table split across chunks)."""
-    if sentences and CAPTION.match(text[sentences[0][0]:sentences[0][1]]):
+    if sentences and CAPTION.match(text[sentences[0].start:sentences[0].end]):
         return min(CONTEXT_LINES, len(sentences))
     return 0
 
 
-def row_in_context(text: str, sentences: Sequence[tuple[int, int, int, int]], i: int) -> str:
+def row_in_context(text: str, sentences: Sequence[SentenceSpan], i: int) -> str:
     """Row `i` of a table chunk with the table's title and header: "Title (Header): Row"."""
     context = table_context(text, sentences)
-    row = text[sentences[i][0]:sentences[i][1]]
+    row = text[sentences[i].start:sentences[i].end]
     if context < CONTEXT_LINES or i < context:
         return row
-    title, header = (text[a:b] for a, b, _, _ in sentences[1:3])
+    title, header = (text[s.start:s.end] for s in sentences[1:3])
     return f"{title} ({header}): {row}"
 
 

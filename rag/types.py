@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, cast
 
 ChunkKind = Literal["text", "table"]
 
@@ -20,6 +22,16 @@ class SourceFile:
     sha256: str
 
 
+class SentenceSpan(NamedTuple):
+    """One sentence of a chunk (a row, in a table): `[start, end)` in the chunk's text and
+    `[orig_start, orig_end)` in the original file."""
+
+    start: int
+    end: int
+    orig_start: int
+    orig_end: int
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of cleaned text and the span `[start, end)` of the original file it came from."""
@@ -31,14 +43,21 @@ class Chunk:
     end: int
     kind: ChunkKind
     text: str
-    # Each sentence (a row, in a table): (start, end) in `text`, then (start, end) in the original.
-    sentences: tuple[tuple[int, int, int, int], ...] = ()
+    sentences: tuple[SentenceSpan, ...] = ()
 
     @staticmethod
     def make_id(doc: str, start: int, end: int, text: str) -> str:
         """Stable id: the same document, span and text always give the same id."""
         digest = hashlib.sha1(f"{doc}\0{start}\0{end}\0{text}".encode()).hexdigest()[:10]
         return f"{Path(doc).stem}:{start}-{end}:{digest}"
+
+    @classmethod
+    def from_stored(cls, chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
+        """The chunk as the index stores it (the metadata written by rag/nodes.py)."""
+        return cls(id=chunk_id, doc=str(meta["doc"]), seq=int(meta["seq"]),
+                   start=int(meta["start"]), end=int(meta["end"]),
+                   kind=cast(ChunkKind, meta["kind"]), text=text,
+                   sentences=tuple(SentenceSpan(*s) for s in json.loads(str(meta["sentences"]))))
 
 
 @dataclass
@@ -53,7 +72,12 @@ class Passage:
     kind: str
     text: str
     score: float
-    sentences: tuple[tuple[int, int, int, int], ...] = ()
+    sentences: tuple[SentenceSpan, ...] = ()
+
+    @classmethod
+    def of(cls, chunk: Chunk, rank: int, score: float) -> Passage:
+        return cls(rank=rank, chunk_id=chunk.id, doc=chunk.doc, start=chunk.start, end=chunk.end,
+                   kind=chunk.kind, text=chunk.text, score=score, sentences=chunk.sentences)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rank": self.rank, "doc": self.doc, "chunk_id": self.chunk_id,

@@ -100,10 +100,11 @@ class ExtractiveBackend:
         found = []
         for number, passage in enumerate(passages, start=1):
             for i, text, context in _units(passage):
-                _, _, start, end = passage.sentences[i]
+                span = passage.sentences[i]
+                start, end = span.orig_start, span.orig_end
                 vector = query.searcher.sentence_vector(passage.doc, start, end)
                 words = set(tokenize(text))
-                own_text = passage.text[slice(*passage.sentences[i][:2])]
+                own_text = passage.text[span.start:span.end]
                 if vector is None or len(words) < self.cfg.min_words or not (
                         context or passage.kind == "table" or _is_prose(own_text)) or (
                         instruction_like(text)):
@@ -144,10 +145,11 @@ def _units(passage: Passage) -> list[tuple[int, str, tuple[int, int] | None]]:
     """(sentence index, answer text, title-and-header span) of each candidate of a passage.
     A table's caption, title and header are not answers; its rows come with them."""
     if passage.kind != "table":
-        return [(i, passage.text[a:b], None) for i, (a, b, _, _) in enumerate(passage.sentences)]
+        return [(i, passage.text[s.start:s.end], None) for i, s in enumerate(passage.sentences)]
     lines = passage.sentences
     context = table_context(passage.text, lines)
-    span = (lines[1][2], lines[2][3]) if context == CONTEXT_LINES else None
+    # the title and header lines, in the original
+    span = (lines[1].orig_start, lines[2].orig_end) if context == CONTEXT_LINES else None
     return [(i, row_in_context(passage.text, lines, i), span) for i in range(context, len(lines))]
 
 
