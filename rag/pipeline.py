@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -49,19 +50,17 @@ def retrieve(question: str, k: int, docs: list[str] | None,
     weights = FusionWeights(r.dense_weight, r.lexical_weight, r.sentence_weight, r.candidates,
                             r.mmr_lambda)
     bundle = QueryBundle(question, embedding=vector.tolist())
-    found = [(n.node.node_id, float(n.score or 0.0))
-             for n in HybridRetriever(searcher, k, docs, weights).retrieve(bundle)]
+    found = HybridRetriever(searcher, k, docs, weights).passages(bundle)
     # A question that names several sources ("according to Harding and to Aris") gets the
     # best passage of each named one, in place of the last passages of the ranking.
     allowed = set(docs or searcher.fingerprint.docs)
     named = sorted(docs_named_in(question, searcher.metadata) & allowed)
-    missing = [d for d in named if d not in {searcher.chunks[i].doc for i, _ in found}]
+    missing = [d for d in named if d not in {p.doc for p in found}]
     if len(named) >= 2 and missing:
-        extra = [(n.node.node_id, float(n.score or 0.0)) for d in missing[:k - 1]
-                 for n in HybridRetriever(searcher, 1, [d], weights).retrieve(bundle)]
+        extra = [p for d in missing[:k - 1]
+                 for p in HybridRetriever(searcher, 1, [d], weights).passages(bundle)]
         found = found[:k - len(extra)] + extra
-    return searcher, vector, [searcher.passage(i, rank, score)
-                              for rank, (i, score) in enumerate(found, start=1)]
+    return searcher, vector, [replace(p, rank=rank) for rank, p in enumerate(found, start=1)]
 
 
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,

@@ -14,6 +14,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.searcher import Searcher
+from rag.types import Passage
 from rag.vocab import expand_query
 
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
@@ -60,7 +61,18 @@ class HybridRetriever(BaseRetriever):
         self.searcher, self.k, self.docs = searcher, k, docs
         self.weights = weights or FusionWeights()
 
+    def passages(self, query_bundle: QueryBundle) -> list[Passage]:
+        """The top k chunks as Passages (rank, fused score, text, sentence spans): what the
+        pipeline uses. `retrieve()` gives the same ranking as llama-index nodes."""
+        return [self.searcher.passage(chunk_id, rank, score)
+                for rank, (chunk_id, score) in enumerate(self._ranked(query_bundle), start=1)]
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [NodeWithScore(node=TextNode(id_=p.chunk_id, text=p.text, metadata={
+                    "doc": p.doc, "start": p.start, "end": p.end, "kind": p.kind}),
+                    score=p.score) for p in self.passages(query_bundle)]
+
+    def _ranked(self, query_bundle: QueryBundle) -> list[tuple[str, float]]:
         expanded = expand_query(query_bundle.query_str)
         if query_bundle.embedding is None:
             query_bundle.embedding = self.searcher.embedder.get_query_embedding(expanded)
@@ -74,8 +86,7 @@ class HybridRetriever(BaseRetriever):
                      self.weights.candidates if use_mmr else self.k)
         if use_mmr:
             fused = mmr(fused, self.searcher.chunk_vectors, self.weights.mmr_lambda, self.k)
-        return [NodeWithScore(node=TextNode(id_=chunk_id), score=score)
-                for chunk_id, score in fused]
+        return fused
 
     def _dense(self, embedding: list[float]) -> list[str]:
         vector = np.asarray(embedding, dtype=np.float32)

@@ -135,3 +135,25 @@ def test_answers_do_not_depend_on_the_encoders_kernels(real_index: Any) -> None:
                                                                       "gold.jsonl"))
               if outcome(question, real_index) != outcome(question, torch)]
     assert differ == []
+
+
+def test_the_retriever_gives_passages_and_the_same_ranking_as_llama_index_nodes(
+        real_index: Any) -> None:
+    """Retrieval returns typed Passages (the pipeline's input); through llama-index's
+    `retrieve()` the same ranking comes as nodes with their text and span."""
+    from llama_index.core.schema import QueryBundle
+
+    from rag.retrieve import HybridRetriever
+    from rag.searcher import get_searcher
+
+    searcher = get_searcher(real_index)
+    question = "When did the EAEU treaty come into force?"
+    bundle = QueryBundle(question, embedding=searcher.embed_question(question).tolist())
+    retriever = HybridRetriever(searcher, 5)
+    passages = retriever.passages(bundle)
+    assert [p.rank for p in passages] == [1, 2, 3, 4, 5]
+    assert all(p.sentences and p.text == searcher.chunks[p.chunk_id].text for p in passages)
+    nodes = retriever.retrieve(bundle)
+    assert [(n.node.node_id, n.score) for n in nodes] == [(p.chunk_id, p.score) for p in passages]
+    assert [(n.node.get_content(), n.node.metadata["start"]) for n in nodes] == \
+        [(p.text, p.start) for p in passages]
