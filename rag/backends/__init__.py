@@ -61,6 +61,12 @@ class Backend(Protocol):
 
 
 GROUP = "rag.backends"
+
+
+def install_hint(extra: str) -> str:
+    """How to install a backend's optional dependencies (the page and the errors say it)."""
+    return f"pip install 'policy-rag[{extra}]'"
+
 Factory = Callable[["Settings"], Backend]
 
 
@@ -79,8 +85,7 @@ class BackendSpec:
         import importlib.util
 
         if self.module and importlib.util.find_spec(self.module) is None:
-            hint = f"pip install 'policy-rag[{self.extra}]'" if self.extra else \
-                f"pip install {self.module}"
+            hint = install_hint(self.extra) if self.extra else f"pip install {self.module}"
             return f"not installed: {hint}"
         return self.check(cfg, timeout) if self.check else None
 

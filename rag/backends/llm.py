@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from rag.backends import Draft, DraftSentence, Query
+from rag.backends import Draft, DraftSentence, Query, install_hint
 from rag.errors import BackendError
 from rag.injection import blank_instructions
 from rag.types import Passage
@@ -122,4 +122,4 @@ def require(module: str, backend: str, extra: str) -> Any:
         return importlib.import_module(module)
     except ImportError as err:
         raise BackendError(backend, f"the Python package for it is not installed ({err.name})",
-                           f"pip install 'policy-rag[{extra}]'") from err
+                           install_hint(extra)) from err
