@@ -28,9 +28,9 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def main(corpus: str, index: str, vanilla: bool) -> dict[str, object]:
+    from rag.answering.pipeline import answer
     from rag.config import get_settings
-    from rag.gold import load_gold
-    from rag.pipeline import answer
+    from rag.evaluate.gold import load_gold
 
     settings = get_settings(corpus_dir=Path(corpus), index_dir=Path(index))
     questions = [item.question for item in load_gold(ROOT / "eval" / "gold.jsonl")]
@@ -45,7 +45,7 @@ def main(corpus: str, index: str, vanilla: bool) -> dict[str, object]:
     # which would slow a torch call made at once and flatter us.
     baseline = None
     if vanilla:
-        from rag.embed import get_embedder
+        from rag.embedding.embed import get_embedder
         from rag.evaluate.baselines import VanillaLlamaIndex
 
         files = sorted(Path(corpus).glob("*.txt"))

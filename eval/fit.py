@@ -1,5 +1,5 @@
 """Fit every tunable of answering on the gold set's dev split, by cross-validation; write
-rag/calibration.json. The test split is never read.
+rag/answering/calibration.json. The test split is never read.
 
     .venv/bin/python eval/fit.py [--gold eval/gold.jsonl] [--folds 5]
 
@@ -8,7 +8,7 @@ rag/calibration.json. The test split is never read.
    98% of citations of another document's evidence and of another passage of the same
    document; scored on the held-out fold.
 2. The answerability model: a logistic regression (scikit-learn, standardised features,
-   balanced classes) over features of rag/features.py (FEATURES below), k = 5. Its
+   balanced classes) over features of rag/answering/features.py (FEATURES below), k = 5. Its
    abstention threshold is
    the highest confidence at which at most 5% of the answerable dev questions abstain, read
    off the out-of-fold confidences (so it is not fitted to the questions it is read from).
@@ -24,18 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.backends import Query
-from rag.backends.extractive import ExtractiveBackend
-from rag.calibration import PATH
+from rag.answering.backends import Query
+from rag.answering.backends.extractive import ExtractiveBackend
+from rag.answering.calibration import PATH
+from rag.answering.pipeline import retrieve
+from rag.answering.verify import support
 from rag.config import get_settings
 from rag.evaluate.faithful import Verifier, perturbation_cases
-from rag.gold import GoldItem, load_gold
-from rag.pipeline import retrieve
-from rag.searcher import get_searcher
-from rag.verify import support
+from rag.evaluate.gold import GoldItem, load_gold
+from rag.retrieval.searcher import get_searcher
 
 MAX_FALSE_ABSTENTION = 0.05
-# The model's features (rag/features.py computes more; notes show them all). Chosen by
+# The model's features (rag/answering/features.py computes more; notes show them all). Chosen by
 # cross-validation on dev among five sets (all 16; these 9; 6 and 4 of them; a coverage-heavy
 # 9), with C in {0.05, 0.3, 1} and with or without synthesized negatives (each answerable
 # question asked within the documents that do not answer it): these 9, C = 1, no synthesized

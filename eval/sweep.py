@@ -46,7 +46,7 @@ def main() -> None:
     from rag.config import get_settings
     from rag.evaluate import EvalOptions, evaluate
     from rag.evaluate.report import fmt, table
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     variants = VARIANTS | (CHUNK_VARIANTS if args.chunks else {})
     rows = []
@@ -60,7 +60,7 @@ def main() -> None:
         summary, _ = evaluate(settings, EvalOptions(gold=args.gold, k=5, out=out,
                                                     baselines=False, progress=False,
                                                     split="dev"))  # never tune on test
-        overall = summary["splits"]["dev"]["systems"]["pipeline"]["overall"]
+        overall = summary.splits["dev"].systems["pipeline"].overall
         rows.append([name, *(fmt(overall[c]) for c in COLUMNS)])
         print(f"done: {name}", flush=True)
     print(table(["variant", *COLUMNS], rows))

@@ -21,14 +21,14 @@ from rag.config import Settings, get_settings
 from rag.types import Answer, Citation
 
 if TYPE_CHECKING:
-    from rag.pipeline import answer
+    from rag.answering.pipeline import answer
 
 
 def __getattr__(name: str) -> Any:
-    """`rag.answer` is `rag.pipeline.answer` itself (one signature, with `on_token`), imported
-    on first use so that `import rag` stays light (PEP 562)."""
+    """`rag.answer` is `rag.answering.pipeline.answer` itself (one signature, with `on_token`),
+    imported on first use so that `import rag` stays light (PEP 562)."""
     if name == "answer":
-        from rag.pipeline import answer
+        from rag.answering.pipeline import answer
 
         return answer
     raise AttributeError(f"module 'rag' has no attribute {name!r}")

@@ -73,7 +73,7 @@ def _warn(message: str) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     report = ingest(_settings(args), rebuild=args.rebuild, progress=not args.quiet)
     for warning in report.warnings:
@@ -99,8 +99,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.pipeline import answer
-    from rag.render import render_answer
+    from rag.answering.pipeline import answer
+    from rag.terminal import render_answer
 
     result = answer(args.question, k=args.k, docs=args.doc, backend=args.backend,
                     settings=_settings(args))
@@ -127,9 +127,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for warning in warnings:
         _warn(warning)
     print(splits_table(summary, QUALITY + TIMINGS))
-    print(f"\nFailing questions: {summary['failures']}.")
-    print(f"Report: {options.out}/summary.md\n\nGate: {gate_section(summary['gate'])}")
-    return 0 if summary["gate"]["passed"] else 1
+    print(f"\nFailing questions: {summary.failures}.")
+    print(f"Report: {options.out}/summary.md\n\nGate: {gate_section(summary.gate)}")
+    return 0 if summary.gate is None or summary.gate.passed else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

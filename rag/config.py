@@ -95,7 +95,8 @@ class RetrievalSettings(BaseModel):
 class ExtractiveSettings(BaseModel):
     max_sentences: int = Field(default=3, ge=1, description="Most sentences in an answer (one "
                                "more for why/how questions). Whether to answer at all is "
-                               "the calibrated model's (rag/calibration.json), not a setting.")
+                               "the calibrated model's (rag/answering/calibration.json), not a "
+                               "setting.")
     margin: float = Field(default=0.12, ge=0, description="A further sentence must score within "
                           "this margin of the best one.")
     lexical_weight: float = Field(default=0.5, ge=0, description="Weight of the share of the "

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from rag.config import Settings
-from rag.corpus import scan_corpus
 from rag.errors import UsageError
-from rag.fingerprint import Fingerprint
-from rag.index import ChromaIndex
-from rag.ingest import plan_ingest
-from rag.metadata import load_metadata, title_of
+from rag.index.build import plan_ingest
+from rag.index.chroma import ChromaIndex
+from rag.index.fingerprint import Fingerprint
+from rag.ingest.corpus import scan_corpus
+from rag.ingest.metadata import load_metadata, title_of
 
 
 def index_status(settings: Settings) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class Chunk:
 
     @classmethod
     def from_stored(cls, chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
-        """The chunk as the index stores it (the metadata written by rag/nodes.py)."""
+        """The chunk as the index stores it (the metadata written by rag/index/nodes.py)."""
         return cls(id=chunk_id, doc=str(meta["doc"]), seq=int(meta["seq"]),
                    start=int(meta["start"]), end=int(meta["end"]),
                    kind=cast(ChunkKind, meta["kind"]), text=text,

@@ -54,7 +54,7 @@ def _sleeping(seconds: float, function: Callable[..., Any], after: bool = False,
 
 
 def install() -> None:
-    from rag import generations, lexical
+    from rag.index import generations, lexical
 
     fake = SlowFake(model_name="fake", delay=float(os.environ.get("RAG_TEST_EMBED_DELAY", 0)))
     with_fake = pytest.MonkeyPatch()  # never undone: the process ends with the commands

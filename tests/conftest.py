@@ -52,10 +52,10 @@ def free_port() -> int:
 
 def use_fake(patch: Any, fake: BaseEmbedding, questions: bool = True) -> None:
     """`fake` instead of the model at ingest (and for questions), and no ONNX export."""
-    patch.setattr("rag.ingest.get_embedder", lambda *args, **kwargs: fake)
-    patch.setattr("rag.ingest.export_encoder", lambda settings: None)
+    patch.setattr("rag.index.build.get_embedder", lambda *args, **kwargs: fake)
+    patch.setattr("rag.index.build.export_encoder", lambda settings: None)
     if questions:
-        patch.setattr("rag.searcher.query_embedder", lambda settings: fake)
+        patch.setattr("rag.retrieval.searcher.query_embedder", lambda settings: fake)
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def settings_for(tmp_path: Path) -> Any:
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The real corpus ingested once per test session with the real embedding model."""
-    from rag.ingest import ingest
+    from rag.index.build import ingest
 
     settings = get_settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("real") / "idx")
     ingest(settings, progress=False)

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rag import generations
 from rag.config import Settings
-from rag.index import ChromaIndex
-from rag.lexical import LexicalIndex
+from rag.index import generations
+from rag.index.chroma import ChromaIndex
+from rag.index.lexical import LexicalIndex
 from tests.conftest import CORPUS, DOCS, ROOT
 
 ZANZIBAR = "The Zanzibar accord on customs data was signed by the SCO members in 2031."

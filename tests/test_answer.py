@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import rag
-from rag.backends import Draft, DraftSentence
-from rag.citations import cite
+from rag.answering.backends import Draft, DraftSentence
+from rag.answering.citations import cite
 from rag.errors import UsageError
-from rag.searcher import get_searcher
+from rag.retrieval.searcher import get_searcher
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.slow

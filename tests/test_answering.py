@@ -3,12 +3,13 @@ features and the calibrated model, composition and the short answer. Offline, no
 
 import pytest
 
-from rag.answerable import can_answer, question_core
-from rag.calibration import Answerability, calibration
-from rag.compose import Pick, compose, definition_bonus, short_answer
-from rag.features import Scored, features
-from rag.tokens import tokenize
-from rag.verify import named_in, names, support
+from rag.answering.answerable import can_answer, question_core
+from rag.answering.calibration import Answerability, calibration
+from rag.answering.compose import Pick, compose, definition_bonus, short_answer
+from rag.answering.features import Scored, features
+from rag.answering.verify import support
+from rag.text.names import named_in, names
+from rag.text.tokens import tokenize
 
 EVIDENCE = ("Even though Russia comprises the bulk of the EAEU’s total GDP, the treaty only "
             "gives it 20 percent of the body’s voting power.")

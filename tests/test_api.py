@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 
 
 def test_rag_answer_is_the_pipelines_answer() -> None:
-    from rag import pipeline
+    from rag.answering import pipeline
 
     assert rag.answer is pipeline.answer  # a re-export, not a copy that can drift
 
@@ -25,7 +25,8 @@ def test_every_keyword_the_readme_passes_to_rag_answer_exists() -> None:
 
 
 def test_import_rag_does_not_load_the_pipeline() -> None:
-    code = "import sys, rag; print('rag.pipeline' in sys.modules, 'llama_index' in sys.modules)"
+    code = ("import sys, rag; "
+            "print('rag.answering.pipeline' in sys.modules, 'llama_index' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
     assert done.stdout.split() == ["False", "False"], done.stderr

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from rag import backends
+from rag.answering import backends
 from rag.config import LLMSettings
 from rag.errors import UsageError
-from rag.web.backends import availability
+from rag.web.choices import availability
 
 OUTSIDE = '''
-from rag.backends import BackendSpec, Draft
+from rag.answering.backends import BackendSpec, Draft
 
 
 class Echo:

@@ -18,12 +18,12 @@ from typing import Any
 import chromadb
 import pytest
 
-from rag import generations
+from rag.answering.pipeline import answer
 from rag.config import get_settings
 from rag.errors import RagError
-from rag.index import ChromaIndex
-from rag.ingest import ingest
-from rag.pipeline import answer
+from rag.index import generations
+from rag.index.build import ingest
+from rag.index.chroma import ChromaIndex
 from tests.conftest import CORPUS, ROOT, free_port
 
 pytestmark = pytest.mark.slow

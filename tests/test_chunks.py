@@ -8,10 +8,10 @@ from pathlib import Path
 import ftfy
 import pytest
 
-from rag.chunk import chunk_document
 from rag.config import ChunkSettings
-from rag.corpus import scan_corpus
-from rag.embed import max_tokens, token_counter
+from rag.embedding.embed import max_tokens, token_counter
+from rag.ingest.chunk import chunk_document
+from rag.ingest.corpus import scan_corpus
 from rag.types import Chunk
 from tests.conftest import CORPUS, DOCS
 

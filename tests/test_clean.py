@@ -5,8 +5,8 @@ from functools import cache
 
 import pytest
 
-from rag.clean import clean
-from rag.hyphens import should_join, vocabulary
+from rag.ingest.clean import clean
+from rag.ingest.hyphens import should_join, vocabulary
 from tests.conftest import CORPUS
 
 

@@ -63,13 +63,13 @@ def test_invalid_values_are_rejected() -> None:
 ])
 def test_the_query_encoder_follows_embed_onnx_precision(
         monkeypatch: pytest.MonkeyPatch, precision: str, exported: set[str], chosen: str) -> None:
-    from rag import searcher
+    from rag.retrieval import searcher
 
     def load(path: Path, model: str) -> str | None:
         found = path.name.split(".")[-2]
         return found if found in exported else None
 
-    monkeypatch.setattr("rag.encoder.load", load)
+    monkeypatch.setattr("rag.embedding.encoder.load", load)
     monkeypatch.setattr(searcher, "get_embedder", lambda *args: "sentence-transformers")
     settings = get_settings()
     settings.embed.onnx_precision = precision  # type: ignore[assignment]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import scan_corpus
 from rag.errors import UsageError
-from rag.metadata import load_metadata
+from rag.ingest.corpus import scan_corpus
+from rag.ingest.metadata import load_metadata
 from tests.conftest import CORPUS, DOCS
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from rag import generations, ingest
 from rag.config import get_settings
+from rag.index import build as ingest
+from rag.index import generations
 from tests.conftest import CORPUS, FakeEmbedding, use_fake
 from tests.reliability import child, results
 

@@ -1,15 +1,16 @@
 """The harness's parts on hand-made data: scores, the gate, the perturbation set."""
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rag.errors import UsageError
 from rag.evaluate import gate
 from rag.evaluate.faithful import Verifier, perturbation_cases, verifier_accuracy
+from rag.evaluate.gold import GoldItem
 from rag.evaluate.scores import Row, by_type, percentile, pipeline_metrics
-from rag.gold import GoldItem
+from rag.evaluate.summary import Summary
+from rag.types import Answer, Citation, Passage, Sentence
 from tests.conftest import FakeEmbedding
 
 DOC = "a.txt"
@@ -24,18 +25,20 @@ def item(id_: str, type_: str = "number", answer: str = "1 January 2015") -> Gol
                     type=type_, doc=DOC, evidence=[QUOTE])
 
 
-def result(abstained: bool, quote: str = QUOTE, start: int = 7) -> dict[str, Any]:
+def result(abstained: bool, quote: str = QUOTE, start: int = 7) -> Answer:
     if abstained:
-        return {"answer": "The corpus does not answer this question.", "abstained": True,
-                "sentences": [], "citations": [], "timings_ms": {"retrieve": 4.0}}
-    return {"answer": f"{quote} [1]", "abstained": False,
-            "sentences": [{"text": quote, "citations": [1], "support": 1.0}],
-            "citations": [{"n": 1, "doc": DOC, "start": start, "end": start + len(quote),
-                           "quote": quote}], "timings_ms": {"retrieve": 4.0}}
+        return Answer(question="?", answer="The corpus does not answer this question.",
+                      abstained=True, backend="extractive", timings_ms={"retrieve": 4.0})
+    return Answer(question="?", answer=f"{quote} [1]", abstained=False, backend="extractive",
+                  sentences=[Sentence(quote, [1], 1.0)],
+                  citations=[Citation(n=1, doc=DOC, title=DOC, chunk_id="c", start=start,
+                                      end=start + len(quote), quote=quote)],
+                  timings_ms={"retrieve": 4.0})
 
 
-def passage(text: str, rank: int = 1) -> dict[str, Any]:
-    return {"rank": rank, "doc": DOC, "text": text, "score": 1.0}
+def passage(text: str, rank: int = 1) -> Passage:
+    return Passage(rank=rank, chunk_id=f"c{rank}", doc=DOC, start=0, end=len(text),
+                   kind="text", text=text, score=1.0)
 
 
 def test_pipeline_metrics_on_hand_made_rows() -> None:
@@ -69,13 +72,16 @@ def test_percentiles() -> None:
     assert percentile([float(i) for i in range(1, 101)], 95) == pytest.approx(95.05)
 
 
-SUMMARY: dict[str, Any] = {
+SUMMARY = Summary.model_validate({
+    "gold": "gold.jsonl", "k": 5, "backend": "extractive", "baseline_builds": {},
     "splits": {"test": {
-        "systems": {"pipeline": {"overall": {"mrr": 0.86, "abstained_answerable": 0.0,
+        "questions": {"total": 3, "answerable": 2, "unanswerable": 1},
+        "systems": {"pipeline": {"label": "p", "by_type": {},
+                                 "overall": {"mrr": 0.86, "abstained_answerable": 0.0,
                                              "cited_sentences": None}},
-                    "bm25": {"overall": {"mrr": 0.73}}},
-        "verifier": {"accuracy": 0.97, "by_kind": {"paraphrase": 0.96}}}},
-    "gap": {"pipeline.mrr": 0.02}}
+                    "bm25": {"label": "b", "by_type": {}, "overall": {"mrr": 0.73}}},
+        "verifier": {"accuracy": 0.97, "cases": 30, "by_kind": {"paraphrase": 0.96}}}},
+    "gap": {"pipeline.mrr": 0.02}})
 
 
 def rules(tmp_path: Path, text: str) -> Path:
@@ -94,13 +100,13 @@ def test_gate_passes_fails_and_skips(tmp_path: Path) -> None:
                                    '[max]\n"test.pipeline.abstained_answerable" = 0.05\n'
                                    '"gap.pipeline.mrr" = 0.05\n'
                                    '[beat]\n"test.mrr" = 0.05\n'))
-    assert ok["passed"] and len(ok["checked"]) == 6 and len(ok["skipped"]) == 3
+    assert ok.passed and len(ok.checked) == 6 and len(ok.skipped) == 3
     bad = gate.check(SUMMARY, rules(tmp_path, '[min]\n"test.pipeline.mrr" = 0.9\n'
                                     '[max]\n"test.pipeline.abstained_answerable" = -1\n'
                                     '"gap.pipeline.mrr" = 0.01\n'
                                     '[beat]\n"test.mrr" = 0.2\n'))
-    assert not bad["passed"]
-    assert bad["failures"] == [
+    assert not bad.passed
+    assert bad.failures == [
         "test.pipeline.mrr = 0.86 < min 0.9",
         "test.pipeline.abstained_answerable = 0 > max -1",
         "gap.pipeline.mrr = 0.02 > max 0.01",
@@ -108,7 +114,7 @@ def test_gate_passes_fails_and_skips(tmp_path: Path) -> None:
 
 
 def test_gate_without_file_and_with_broken_file(tmp_path: Path) -> None:
-    assert gate.check(SUMMARY, tmp_path / "none.toml")["checked"] == []
+    assert gate.check(SUMMARY, tmp_path / "none.toml").checked == []
     with pytest.raises(UsageError, match="not valid TOML"):
         gate.check(SUMMARY, rules(tmp_path, "[min\n"))
 
@@ -139,5 +145,5 @@ def test_perturbation_cases_and_verifier_accuracy() -> None:
     assert near[0].quotes == tuple(items[2].evidence or [])
     assert next(c.quotes for c in cases if c.id == "q2" and c.kind == "citation") == (QUOTE,)
     accuracy, _wrong = verifier_accuracy(cases, Verifier(FakeEmbedding(model_name="fake")))
-    assert accuracy["cases"] == len(cases) and accuracy["by_kind"]["number"] == 1.0
-    assert accuracy["by_kind"]["citation"] == 1.0
+    assert accuracy.cases == len(cases) and accuracy.by_kind["number"] == 1.0
+    assert accuracy.by_kind["citation"] == 1.0

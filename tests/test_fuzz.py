@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rag.answering.pipeline import answer, clean_question
 from rag.cli import main
 from rag.errors import UsageError
-from rag.pipeline import answer, clean_question
 from tests.test_answer import check_schema
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UsageError
-from rag.gold import GoldItem, load_gold, missing_quotes
-from rag.metadata import load_metadata
-from rag.tokens import normalize
+from rag.evaluate.gold import GoldItem, load_gold, missing_quotes
+from rag.ingest.metadata import load_metadata
+from rag.text.tokens import normalize
 from tests.conftest import CORPUS, DOCS
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold.jsonl"

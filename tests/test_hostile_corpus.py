@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from rag.answering.pipeline import answer
 from rag.cli import main
-from rag.index import ChromaIndex
-from rag.ingest import ingest
-from rag.pipeline import answer
-from rag.searcher import get_searcher
+from rag.index.build import ingest
+from rag.index.chroma import ChromaIndex
+from rag.retrieval.searcher import get_searcher
 from tests.conftest import DOCS, FakeEmbedding
 
 pytestmark = pytest.mark.slow

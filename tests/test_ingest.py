@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from rag.errors import FingerprintMismatchError, UsageError
-from rag.index import ChromaIndex
-from rag.ingest import ingest
+from rag.index.build import ingest
+from rag.index.chroma import ChromaIndex
 from tests.conftest import DOCS, FakeEmbedding
 
 C000, C003 = DOCS[0], DOCS[3]

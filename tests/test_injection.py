@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from rag import backends
-from rag.backends.llm import LLMBackend
-from rag.ingest import ingest
-from rag.injection import BLANKED, instruction_like
-from rag.pipeline import answer
+from rag.answering import backends
+from rag.answering.backends.llm import LLMBackend
+from rag.answering.injection import BLANKED, instruction_like
+from rag.answering.pipeline import answer
+from rag.index.build import ingest
 from tests.conftest import DOCS, FakeEmbedding
 from tests.fakes import FakeOllama, Message, ScriptedChat, passages_in
 
@@ -64,7 +64,7 @@ def _prompt_is_clean(messages: list[Message]) -> None:
 
 
 def test_the_patterns_match_no_sentence_of_the_real_corpus(real_index: Any) -> None:
-    from rag.searcher import get_searcher
+    from rag.retrieval.searcher import get_searcher
 
     chunks = get_searcher(real_index).chunks.values()
     sentences = [c.text[a:b] for c in chunks for a, b, _, _ in c.sentences]

@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
-from rag import generations, ingest, searcher
+from rag.answering.pipeline import answer
 from rag.config import Settings, get_settings
 from rag.errors import IndexMissingError, UsageError
-from rag.pipeline import answer
-from rag.searcher import Searcher
+from rag.index import build as ingest
+from rag.index import generations
+from rag.retrieval import searcher
+from rag.retrieval.searcher import Searcher
 from rag.status import index_status
 from tests.conftest import FakeEmbedding, use_fake
 from tests.reliability import (

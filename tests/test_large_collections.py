@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.index import get_all
+from rag.index.chroma import get_all
 
 
 def _collection(path: Path, n: int) -> object:
@@ -27,7 +27,7 @@ def _collection(path: Path, n: int) -> object:
 def test_get_all_pages_through_a_collection(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     collection = _collection(tmp_path, 23)
-    monkeypatch.setattr("rag.index._PAGE", 5)
+    monkeypatch.setattr("rag.index.chroma._PAGE", 5)
     got = get_all(collection, ["metadatas", "embeddings"])
     assert got["ids"] == [f"s{j:06d}" for j in range(23)]
     assert [m["doc"] for m in got["metadatas"]] == [f"d{j % 7}" for j in range(23)]

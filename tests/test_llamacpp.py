@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from rag.backends.llamacpp import default_model
-from rag.pipeline import answer
+from rag.answering.backends.llamacpp import default_model
+from rag.answering.pipeline import answer
 from rag.types import Answer
 from tests.test_llm_backends import free_port, with_llm
 
@@ -52,7 +52,7 @@ def assert_rules_hold(result: Answer, original: Any) -> None:
 
 
 def test_llamacpp_in_process(real_index: Any, gguf: Path) -> None:
-    from rag.searcher import get_searcher
+    from rag.retrieval.searcher import get_searcher
 
     original = get_searcher(real_index).original
     for question in QUESTIONS:
@@ -77,7 +77,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float) -> None
 
 def test_openai_backend_against_llama_cpp_server(real_index: Any, gguf: Path,
                                                  tmp_path: Path) -> None:
-    from rag.searcher import get_searcher
+    from rag.retrieval.searcher import get_searcher
 
     port = free_port()
     log = (tmp_path / "server.log").open("wb")

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from rag import backends
-from rag.backends.llm import LLMBackend
+from rag.answering import backends
+from rag.answering.backends.llm import LLMBackend
+from rag.answering.pipeline import answer
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import BackendError
-from rag.pipeline import answer
 from tests.conftest import free_port
 from tests.fakes import FakeOllama, ScriptedChat, cite_sentence_with
 

@@ -1,6 +1,6 @@
 """Parsing a model's reply into cited sentences (no model, no index)."""
 
-from rag.backends.llm import CANNOT, build_messages, parse
+from rag.answering.backends.llm import CANNOT, build_messages, parse
 from rag.types import Passage
 
 PASSAGES = [Passage(rank=i, chunk_id=f"000_x:{i * 100}-{i * 100 + 90}:abc{i}", doc="000_x.txt",

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from rag.embed import get_embedder
-from rag.index import ChromaIndex
+from rag.embedding.embed import get_embedder
+from rag.index.chroma import ChromaIndex
 from tests.conftest import CORPUS, DOCS, ROOT
 
 pytestmark = pytest.mark.slow
@@ -57,14 +57,14 @@ def test_questions_are_embedded_by_the_onnx_export(real_index: Any, precision: s
     (the gold questions, against sentence-transformers), each within the bound the export
     is held to at ingest (`encoder.MIN_COSINE`: on the 264 questions int8 reaches 0.9898, under
     the 0.99 that held for the first 92)."""
-    from rag.encoder import MIN_COSINE
+    from rag.embedding.encoder import MIN_COSINE
 
     floor = MIN_COSINE[precision]
     import numpy as np
 
-    from rag.gold import load_gold
-    from rag.onnx_embedding import OnnxEmbedding
-    from rag.searcher import query_embedder
+    from rag.embedding.onnx_embedding import OnnxEmbedding
+    from rag.evaluate.gold import load_gold
+    from rag.retrieval.searcher import query_embedder
 
     settings = real_index.model_copy(update={"embed": real_index.embed.model_copy(
         update={"onnx_precision": precision})})
@@ -83,7 +83,7 @@ def test_questions_are_embedded_by_the_onnx_export(real_index: Any, precision: s
 def test_exact_search_finds_what_chroma_finds(real_index: Any) -> None:
     import numpy as np
 
-    from rag.searcher import get_searcher
+    from rag.retrieval.searcher import get_searcher
 
     searcher = get_searcher(real_index)
     assert searcher.dense_sentences.exact and searcher.dense_chunks.exact
@@ -119,8 +119,8 @@ def test_answers_do_not_depend_on_the_encoders_kernels(real_index: Any) -> None:
     whose float arithmetic differs as much as two CPUs' do agree, so the eval figures do not
     depend on the machine. (The int8 export fails this: its confidences differ on most
     questions, and its integer kernels differ between AVX2 and AVX-512 VNNI CPUs.)"""
-    from rag.gold import load_gold
-    from rag.pipeline import answer
+    from rag.answering.pipeline import answer
+    from rag.evaluate.gold import load_gold
 
     assert real_index.embed.onnx_precision == "fp32"  # the default under test
     torch = real_index.model_copy(update={"embed": real_index.embed.model_copy(
@@ -143,8 +143,8 @@ def test_the_retriever_gives_passages_and_the_same_ranking_as_llama_index_nodes(
     `retrieve()` the same ranking comes as nodes with their text and span."""
     from llama_index.core.schema import QueryBundle
 
-    from rag.retrieve import HybridRetriever
-    from rag.searcher import get_searcher
+    from rag.retrieval.hybrid import HybridRetriever
+    from rag.retrieval.searcher import get_searcher
 
     searcher = get_searcher(real_index)
     question = "When did the EAEU treaty come into force?"

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from rag.textmap import MappedText
+from rag.text.textmap import MappedText
 
 
 def test_identity_maps_each_character_to_itself() -> None:

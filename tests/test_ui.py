@@ -209,7 +209,7 @@ def test_load_200_questions_at_concurrency_8(ui: str) -> None:
 
     from gradio_client import Client
 
-    from rag.gold import load_gold
+    from rag.evaluate.gold import load_gold
 
     questions = [g.question for g in load_gold(ROOT / "eval" / "gold.jsonl")][:50] * 4
 

@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from rag.answering.pipeline import clean_question
+from rag.answering.verify import support
 from rag.errors import UsageError
-from rag.lexical import LexicalIndex
-from rag.pipeline import clean_question
-from rag.retrieve import fuse, mmr
-from rag.tokens import american, tokenize
-from rag.verify import names, numbers, support
-from rag.vocab import coverage, expand_query
+from rag.index.lexical import LexicalIndex
+from rag.retrieval.hybrid import fuse, mmr
+from rag.text.names import names, numbers
+from rag.text.tokens import american, tokenize
+from rag.text.vocab import coverage, expand_query
 
 SPAN = ("After a period of relative stagnation, the CSTO reached an agreement to establish CORF "
         "in February 2009. Under this agreement, a force of 16,000 troops is to be formed, with "

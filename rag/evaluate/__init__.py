@@ -16,8 +16,9 @@ from rag.config import Settings
 from rag.errors import UsageError
 from rag.evaluate import chart, faithful, gate, report, run, scores
 from rag.evaluate.failures import failures_md
-from rag.gold import SPLITS, load_gold, missing_quotes
-from rag.searcher import get_searcher
+from rag.evaluate.gold import SPLITS, load_gold, missing_quotes
+from rag.evaluate.summary import Counts, SplitScores, Summary, SystemScores
+from rag.retrieval.searcher import get_searcher
 
 
 @dataclass
@@ -43,29 +44,31 @@ def _original(corpus_dir: Path) -> Any:
 def _write_results(rows: list[scores.Row], path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for row in rows:
-            out.write(json.dumps({"id": row.item.id, **row.result}, ensure_ascii=False) + "\n")
+            out.write(json.dumps({"id": row.item.id, **row.result.to_dict()},
+                                 ensure_ascii=False) + "\n")
 
 
 def _split(rows: list[scores.Row], baseline_rows: dict[str, tuple[str, list[scores.Row]]],
-           verifier: faithful.Verifier, k: int, original: Any) -> dict[str, Any]:
-    """Everything measured on one split: the pipeline, each baseline, the verifier."""
-    systems: dict[str, Any] = {"pipeline": {
-        "label": "hybrid retrieval + verified citations",
-        "overall": scores.pipeline_metrics(rows, k, original),
-        "by_type": scores.by_type(rows, lambda sub: scores.pipeline_metrics(sub, k, original))}}
+           verifier: faithful.Verifier, k: int,
+           original: Any) -> tuple[SplitScores, list[faithful.Case]]:
+    """Everything measured on one split (the pipeline, each baseline, the verifier), and the
+    perturbation cases the verifier got wrong."""
+    systems = {"pipeline": SystemScores(
+        label="hybrid retrieval + verified citations",
+        overall=scores.pipeline_metrics(rows, k, original),
+        by_type=scores.by_type(rows, lambda sub: scores.pipeline_metrics(sub, k, original)))}
     for name, (label, b_rows) in baseline_rows.items():
-        systems[name] = {
-            "label": label, "overall": scores.baseline_metrics(b_rows, k),
-            "by_type": scores.by_type(b_rows, lambda sub: scores.baseline_metrics(sub, k))}
+        systems[name] = SystemScores(
+            label=label, overall=scores.baseline_metrics(b_rows, k),
+            by_type=scores.by_type(b_rows, lambda sub: scores.baseline_metrics(sub, k)))
     accuracy, wrong = faithful.verifier_accuracy(
         faithful.perturbation_cases([r.item for r in rows]), verifier)
     answerable = sum(r.answerable for r in rows)
-    return {"questions": {"total": len(rows), "answerable": answerable,
-                          "unanswerable": len(rows) - answerable},
-            "systems": systems, "verifier": accuracy, "verifier_wrong": wrong}
+    counts = Counts(total=len(rows), answerable=answerable, unanswerable=len(rows) - answerable)
+    return SplitScores(questions=counts, systems=systems, verifier=accuracy), wrong
 
 
-def evaluate(settings: Settings, options: EvalOptions) -> tuple[dict[str, Any], list[str]]:
+def evaluate(settings: Settings, options: EvalOptions) -> tuple[Summary, list[str]]:
     """Run, score each split (dev, test) on its own, write the report; the summary and
     warnings (e.g. quotes not in the corpus)."""
     items = [i for i in load_gold(options.gold) if options.split in (None, i.split)]
@@ -87,25 +90,26 @@ def evaluate(settings: Settings, options: EvalOptions) -> tuple[dict[str, Any], 
             baseline_rows[baseline.name] = (baseline.label, run.run_baseline(
                 baseline, items, k, options.progress))
     names: list[str] = [s for s in SPLITS if any(i.split == s for i in items)]
-    splits = {name: _split([r for r in rows if r.item.split == name],
-                           {b: (label, [r for r in b_rows if r.item.split == name])
-                            for b, (label, b_rows) in baseline_rows.items()},
-                           verifier, k, original) for name in names}
-    wrong = [c for s in splits.values() for c in s.pop("verifier_wrong")]
-    summary: dict[str, Any] = {
-        "gold": str(options.gold), "k": k, "backend": rows[0].result["backend"] if rows else "",
-        "splits": splits, "gap": scores.gap(splits), "baseline_builds": builds}
-    summary["gate"] = gate.check(summary, options.thresholds or settings.eval.thresholds)
+    measured = {name: _split([r for r in rows if r.item.split == name],
+                             {b: (label, [r for r in b_rows if r.item.split == name])
+                              for b, (label, b_rows) in baseline_rows.items()},
+                             verifier, k, original) for name in names}
+    splits = {name: scored for name, (scored, _) in measured.items()}
+    wrong = [c for _, cases in measured.values() for c in cases]
+    summary = Summary(gold=str(options.gold), k=k, backend=rows[0].result.backend if rows else "",
+                      splits=splits, gap=scores.gap(splits), baseline_builds=builds)
+    summary.gate = gate.check(summary, options.thresholds or settings.eval.thresholds)
     _write(summary, rows, wrong, options.out)
     return summary, warnings
 
 
-def _write(summary: dict[str, Any], rows: list[scores.Row], wrong: list[faithful.Case],
+def _write(summary: Summary, rows: list[scores.Row], wrong: list[faithful.Case],
            out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     _write_results(rows, out / "results.jsonl")
-    failures, summary["failures"] = failures_md(rows, summary["k"], wrong)
+    failures, summary.failures = failures_md(rows, summary.k, wrong)
     (out / "failures.md").write_text(failures, encoding="utf-8")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out / "summary.json").write_text(json.dumps(summary.model_dump(), indent=2) + "\n",
+                                      encoding="utf-8")
     (out / "summary.md").write_text(report.summary_md(summary), encoding="utf-8")
     chart.draw(summary, out / "chart.png")

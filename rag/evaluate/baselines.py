@@ -6,17 +6,23 @@
 2. Plain BM25 (bm25s, English stemming and stop words) over fixed-size chunks of the raw text
    (llama-index `TokenTextSplitter`, no overlap).
 
-Neither cleans the text. Both return passages as `{"doc", "text", "score"}` dicts, the shape
-the retrieval metrics read.
+Neither cleans the text. Both return `Hit`s: a document and a text, what the retrieval metrics
+read (the pipeline's `Passage`s have both too).
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-Hit = dict[str, Any]
+
+@dataclass(frozen=True)
+class Hit:
+    doc: str
+    text: str
+    score: float = 0.0
 
 
 class Baseline(Protocol):
@@ -50,8 +56,8 @@ class VanillaLlamaIndex:
 
     def retrieve(self, question: str, k: int) -> list[Hit]:
         found = self.index.as_retriever(similarity_top_k=k).retrieve(question)
-        return [{"doc": n.node.metadata["file_name"], "text": n.node.get_content(),
-                 "score": float(n.score or 0.0)} for n in found]
+        return [Hit(n.node.metadata["file_name"], n.node.get_content(), float(n.score or 0.0))
+                for n in found]
 
 
 class PlainBM25:
@@ -64,12 +70,12 @@ class PlainBM25:
         from llama_index.core.node_parser import TokenTextSplitter
 
         splitter = TokenTextSplitter(chunk_size=chunk_tokens, chunk_overlap=0)
-        self.passages = [{"doc": f.name, "text": piece}
+        self.passages = [Hit(f.name, piece)
                          for f in files
                          for piece in splitter.split_text(f.read_text(encoding="utf-8"))]
         self.stemmer = Stemmer.Stemmer("english")
         self.retriever = bm25s.BM25()
-        self.retriever.index(self._tokens([p["text"] for p in self.passages]), show_progress=False)
+        self.retriever.index(self._tokens([p.text for p in self.passages]), show_progress=False)
         self.chunks = len(self.passages)
 
     def _tokens(self, texts: list[str]) -> Any:
@@ -80,5 +86,5 @@ class PlainBM25:
     def retrieve(self, question: str, k: int) -> list[Hit]:
         k = min(k, len(self.passages))
         rows, scores = self.retriever.retrieve(self._tokens([question]), k=k, show_progress=False)
-        return [{**self.passages[int(row)], "score": float(score)}
+        return [replace(self.passages[int(row)], score=float(score))
                 for row, score in zip(rows[0], scores[0], strict=True)]

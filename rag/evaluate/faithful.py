@@ -1,7 +1,7 @@
 """Faithfulness of answers, and the accuracy of the verifier that judges it.
 
-Both use the one verifier every answerer goes through (`rag.verify.support`), with the same
-inputs: the sentence, the quoted spans it cites, and their embedding similarity.
+Both use the one verifier every answerer goes through (`rag.answering.verify.support`), with the
+same inputs: the sentence, the quoted spans it cites, and their embedding similarity.
 
 The perturbation set is built from the gold items: each gold answer cited by its own evidence
 must be accepted; the same answer with one number changed, with one name swapped for another
@@ -17,9 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from rag.gold import GoldItem
-from rag.tokens import tokenize
-from rag.verify import NUMBER, Support, named_in, names, numbers, support
+from rag.answering.verify import Support, support
+from rag.evaluate.gold import GoldItem
+from rag.evaluate.summary import VerifierScores
+from rag.text.names import NUMBER, named_in, names, numbers
+from rag.text.tokens import tokenize
+from rag.types import Answer
 
 
 @dataclass(frozen=True)
@@ -49,19 +52,20 @@ class Verifier:
         return max((float(self._vectors[q] @ self._vectors[text]) for q in quotes), default=None)
 
     def check(self, text: str, quotes: Sequence[str], docs: Sequence[str] = ()) -> Support:
-        """As `rag.citations.check`: the cited documents' authors and publisher may be named."""
+        """As `rag.answering.citations.check`: the cited documents' authors and publisher may be
+        named."""
         return support(text, list(quotes), self.similarity(text, quotes),
                        self.sources(list(docs)))
 
 
-def sentence_verdicts(result: dict[str, Any], verifier: Verifier) -> list[bool]:
+def sentence_verdicts(answer: Answer, verifier: Verifier) -> list[bool]:
     """For each answer sentence: do the spans it cites support it?"""
-    quotes = {c["n"]: c["quote"] for c in result["citations"]}
-    docs = {c["n"]: c["doc"] for c in result["citations"]}
-    return [bool(s["citations"]) and all(n in quotes for n in s["citations"])
-            and verifier.check(s["text"], [quotes[n] for n in s["citations"]],
-                               list(dict.fromkeys(docs[n] for n in s["citations"]))).ok
-            for s in result["sentences"]]
+    quotes = {c.n: c.quote for c in answer.citations}
+    docs = {c.n: c.doc for c in answer.citations}
+    return [bool(s.citations) and all(n in quotes for n in s.citations)
+            and verifier.check(s.text, [quotes[n] for n in s.citations],
+                               list(dict.fromkeys(docs[n] for n in s.citations))).ok
+            for s in answer.sentences]
 
 
 def _swap_number(text: str, cited: str) -> str | None:
@@ -122,7 +126,7 @@ def perturbation_cases(items: list[GoldItem]) -> list[Case]:
     return cases
 
 
-def verifier_accuracy(cases: list[Case], verifier: Verifier) -> tuple[dict[str, Any], list[Case]]:
+def verifier_accuracy(cases: list[Case], verifier: Verifier) -> tuple[VerifierScores, list[Case]]:
     """Accuracy overall and per kind, and the cases it got wrong."""
     verifier.prepare([t for c in cases for t in (c.text, *c.quotes)])
     wrong = [c for c in cases
@@ -130,5 +134,5 @@ def verifier_accuracy(cases: list[Case], verifier: Verifier) -> tuple[dict[str, 
     kinds = sorted({c.kind for c in cases})
     by_kind = {k: 1 - sum(c.kind == k for c in wrong) / sum(c.kind == k for c in cases)
                for k in kinds}
-    return {"accuracy": 1 - len(wrong) / len(cases) if cases else None, "cases": len(cases),
-            "by_kind": by_kind}, wrong
+    return VerifierScores(accuracy=1 - len(wrong) / len(cases) if cases else None,
+                          cases=len(cases), by_kind=by_kind), wrong

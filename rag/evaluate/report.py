@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rag.evaluate.scores import QUALITY
+from rag.evaluate.summary import GateResult, Metrics, SplitScores, Summary
 
 TIMINGS = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 BY_TYPE = ("questions", "hit", "recall", "mrr", "f1", "citation_precision", "citation_recall",
@@ -33,88 +32,88 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([*lines, *(f"| {' | '.join(r)} |" for r in rows)])
 
 
-def overall_table(split: dict[str, Any], k: int, metrics: tuple[str, ...]) -> str:
+def overall_table(split: SplitScores, k: int, metrics: tuple[str, ...]) -> str:
     """One split: a column per system."""
-    systems = split["systems"]
+    systems = split.systems
     rows = [[LABELS.get(m, m).replace("@k", f"@{k}"),
-             *(fmt(systems[s]["overall"].get(m), m) for s in systems)]
-            for m in metrics if any(m in systems[s]["overall"] for s in systems)]
+             *(fmt(systems[s].overall.get(m), m) for s in systems)]
+            for m in metrics if any(m in systems[s].overall for s in systems)]
     return table(["metric", *systems], rows)
 
 
-def splits_table(summary: dict[str, Any], metrics: tuple[str, ...]) -> str:
+def splits_table(summary: Summary, metrics: tuple[str, ...]) -> str:
     """The pipeline on each split side by side, and the gap |dev - test|."""
-    splits, gap = summary["splits"], summary.get("gap", {})
+    splits, gap = summary.splits, summary.gap
     header = ["metric (pipeline)", *splits, *(["gap"] if gap else [])]
     rows = []
     for m in metrics:
-        values = [s["systems"]["pipeline"]["overall"].get(m) for s in splits.values()]
-        rows.append([LABELS.get(m, m).replace("@k", f"@{summary['k']}"),
+        values = [s.systems["pipeline"].overall.get(m) for s in splits.values()]
+        rows.append([LABELS.get(m, m).replace("@k", f"@{summary.k}"),
                      *(fmt(v, m) for v in values), *([fmt(gap.get(f"pipeline.{m}"), m)]
                                                      if gap else [])])
-    for kind in ("accuracy", *next(iter(splits.values()))["verifier"]["by_kind"]):
-        values = [s["verifier"]["by_kind"].get(kind) if kind != "accuracy"
-                  else s["verifier"]["accuracy"] for s in splits.values()]
+    for kind in ("accuracy", *next(iter(splits.values())).verifier.by_kind):
+        values = [s.verifier.by_kind.get(kind) if kind != "accuracy"
+                  else s.verifier.accuracy for s in splits.values()]
         rows.append([f"verifier: {kind}", *(fmt(v) for v in values),
                      *([fmt(gap.get(f"verifier.{kind}"))] if gap else [])])
     return table(header, rows)
 
 
-def type_table(metrics: dict[str, dict[str, float | None]], columns: tuple[str, ...]) -> str:
+def type_table(metrics: dict[str, Metrics], columns: tuple[str, ...]) -> str:
     return table(["type", *(LABELS.get(c, c) for c in columns)],
                  [[t, *(fmt(m.get(c), c) for c in columns)] for t, m in metrics.items()])
 
 
-def gate_section(gate: dict[str, Any]) -> str:
-    if not gate["checked"]:
-        return f"Not checked: {gate['note']}"
-    verdict = "all passed" if gate["passed"] else f"{len(gate['failures'])} FAILED"
-    lines = [f"Thresholds: `{gate['file']}`: {len(gate['checked'])} checked, {verdict}."]
-    lines += [f"- FAILED: {f}" for f in gate["failures"]]
-    lines += [f"- skipped: {s}" for s in gate["skipped"]]
+def gate_section(gate: GateResult | None) -> str:
+    if gate is None or not gate.checked:
+        return f"Not checked: {gate.note if gate else 'no gate in this run'}"
+    verdict = "all passed" if gate.passed else f"{len(gate.failures)} FAILED"
+    lines = [f"Thresholds: `{gate.file}`: {len(gate.checked)} checked, {verdict}."]
+    lines += [f"- FAILED: {f}" for f in gate.failures]
+    lines += [f"- skipped: {s}" for s in gate.skipped]
     return "\n".join(lines)
 
 
-def summary_md(summary: dict[str, Any]) -> str:
-    k = summary["k"]
-    counts = "; ".join(f"{name}: {s['questions']['total']} questions "
-                       f"({s['questions']['answerable']} answerable, "
-                       f"{s['questions']['unanswerable']} unanswerable)"
-                       for name, s in summary["splits"].items())
+def summary_md(summary: Summary) -> str:
+    k = summary.k
+    counts = "; ".join(f"{name}: {s.questions.total} questions "
+                       f"({s.questions.answerable} answerable, "
+                       f"{s.questions.unanswerable} unanswerable)"
+                       for name, s in summary.splits.items())
     parts = [
-        f"# rag eval: `{summary['gold']}`",
-        f"{counts}; k = {k}, backend `{summary['backend']}`. dev is what thresholds, weights "
+        f"# rag eval: `{summary.gold}`",
+        f"{counts}; k = {k}, backend `{summary.backend}`. dev is what thresholds, weights "
         "and rules were chosen on; test was written before the system ran on it and is only "
         "measured. Quality numbers are deterministic; only the timings vary from run to run. "
         "Formulas: `eval/README.md`.",
         "## Pipeline: dev and test side by side", splits_table(summary, QUALITY),
-        _gap_sentence(summary.get("gap", {})),
+        _gap_sentence(summary.gap),
     ]
-    for name, split in summary["splits"].items():
+    for name, split in summary.splits.items():
         parts += [f"## {name}: pipeline and baselines", overall_table(split, k, QUALITY),
                   f"### {name}: pipeline by question type",
-                  type_table(split["systems"]["pipeline"]["by_type"], BY_TYPE)]
-        for b, system in split["systems"].items():
+                  type_table(split.systems["pipeline"].by_type, BY_TYPE)]
+        for b, system in split.systems.items():
             if b != "pipeline":
-                parts += [f"### {name}: baseline `{b}` by question type ({system['label']})",
-                          type_table(system["by_type"], ("questions", "hit", "recall", "mrr"))]
+                parts += [f"### {name}: baseline `{b}` by question type ({system.label})",
+                          type_table(system.by_type, ("questions", "hit", "recall", "mrr"))]
     parts += [
         "![pipeline and baselines](chart.png)",
         "The verifier is scored on a perturbation set built from each split's gold items: "
         "gold answers and hand-written paraphrases cited by their evidence must pass; a "
         "swapped number, a swapped name or another document's evidence must fail.",
-        "## Gate", gate_section(summary["gate"]),
-        f"## Failing questions\n{summary['failures']} — see [failures.md](failures.md).",
+        "## Gate", gate_section(summary.gate),
+        f"## Failing questions\n{summary.failures} — see [failures.md](failures.md).",
         "## Timings (vary by machine and run)",
-        *(overall_table(s, k, TIMINGS) for s in summary["splits"].values()),
+        *(overall_table(s, k, TIMINGS) for s in summary.splits.values()),
         table(["baseline", "build (s)", "chunks"],
               [[n, fmt(b["build_s"], "_s"), fmt(b["chunks"], "questions")]
-               for n, b in summary["baseline_builds"].items()]),
+               for n, b in summary.baseline_builds.items()]),
     ]
     return "\n\n".join(parts) + "\n"
 
 
-def _gap_sentence(gap: dict[str, float | None]) -> str:
+def _gap_sentence(gap: Metrics) -> str:
     if not gap:
         return "Only one split in this gold file: no gap to report."
     worst = max(((v, key) for key, v in gap.items() if v is not None), default=None)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from rag.answering.pipeline import answer
 from rag.config import Settings
-from rag.embed import get_embedder
+from rag.embedding.embed import get_embedder
 from rag.errors import RagError
 from rag.evaluate.baselines import Baseline, PlainBM25, VanillaLlamaIndex
+from rag.evaluate.gold import GoldItem
 from rag.evaluate.scores import Row
-from rag.gold import GoldItem
-from rag.pipeline import answer
-from rag.searcher import Searcher, get_searcher
+from rag.retrieval.searcher import Searcher, get_searcher
 
 WARM_UP = "What is the Eurasian Economic Union?"
 
@@ -30,10 +30,10 @@ def run_pipeline(items: list[GoldItem], settings: Settings, k: int, backend: str
     rows = []
     for item in _bar(items, "pipeline", progress):
         try:
-            result = answer(item.question, k=k, backend=backend, settings=settings).to_dict()
+            result = answer(item.question, k=k, backend=backend, settings=settings)
         except RagError as err:
             raise RagError(f"gold item {item.id}: {err}") from err
-        rows.append(Row(item, result["retrieved"], result["timings_ms"]["total"], result))
+        rows.append(Row(item, result.retrieved, result.timings_ms["total"], result))
     return rows
 
 

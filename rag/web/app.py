@@ -16,12 +16,12 @@ from typing import Any
 
 import gradio as gr
 
+from rag.answering.pipeline import answer
 from rag.config import Settings
 from rag.errors import RagError
-from rag.pipeline import answer
-from rag.searcher import get_searcher
+from rag.retrieval.searcher import get_searcher
 from rag.types import Answer
-from rag.web import backends
+from rag.web import choices
 from rag.web.render import (
     Turn,
     conversation_html,
@@ -105,6 +105,6 @@ def api_answer(settings: Settings, question: str, k: int = 5,
 
 
 def check_backends(settings: Settings, model: str, base_url: str) -> tuple[Any, str]:
-    found = backends.availability(_settings_for(settings, model, base_url).llm)
+    found = choices.availability(_settings_for(settings, model, base_url).llm)
     usable = [name for name, why in found.items() if why is None]
-    return gr.update(choices=usable), html.escape(backends.describe(found))
+    return gr.update(choices=usable), html.escape(choices.describe(found))

@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 
 from rag.config import Settings
-from rag.searcher import get_searcher
-from rag.web import app, backends
+from rag.retrieval.searcher import get_searcher
+from rag.web import app, choices
 from rag.web.render import conversation_html, sources_html
 
 COPY_JS = "(text) => { navigator.clipboard && navigator.clipboard.writeText(text); return []; }"
@@ -19,7 +19,7 @@ COPY_JS = "(text) => { navigator.clipboard && navigator.clipboard.writeText(text
 def build(settings: Settings) -> gr.Blocks:
     searcher = get_searcher(settings)  # model and index loaded once, before serving
     docs = [(searcher.title(d), d) for d in sorted(searcher.fingerprint.docs)]
-    found = backends.availability(settings.llm)
+    found = choices.availability(settings.llm)
     usable = [name for name, why in found.items() if why is None]
     default = settings.llm.backend if settings.llm.backend in usable else "extractive"
     with gr.Blocks(title="Policy papers Q&A") as page:
@@ -52,7 +52,7 @@ def build(settings: Settings) -> gr.Blocks:
                     model = gr.Textbox(settings.llm.model, label="Model (ollama, openai)")
                     base_url = gr.Textbox(settings.llm.base_url or "",
                                           label="Server URL (ollama, openai)")
-                    status = gr.Markdown(backends.describe(found), elem_id="backend-status")
+                    status = gr.Markdown(choices.describe(found), elem_id="backend-status")
                     recheck = gr.Button("Check backends again", size="sm")
         inputs = [turns, chosen_docs, k, backend, model, base_url]
         outputs = [turns, conversation, sources, passages, plain, question]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rag.types import Answer, Citation
 
 if TYPE_CHECKING:
-    from rag.searcher import Searcher
+    from rag.retrieval.searcher import Searcher
 
 CONTEXT = 320  # characters shown around a cited span
 CSS = """

@@ -1,0 +1,75 @@
+"""Can a sentence answer this question at all? Checks on what the question asks for.
+
+Similarity alone cannot tell "the CSTO was mobilised in Kazakhstan in January 2022" from an
+answer to "how many troops did the CSTO send to Kazakhstan in January 2022?". These checks ask
+whether the evidence contains what the question is about: a year the question names, the
+thing a "how many" question counts, a date for "when", an amount for "how much" and a count
+(not a year) for "how many", and names and words that the corpus uses at all. They are
+features of the answerability model (rag/answering/features.py), not verdicts on their own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+
+from rag.text.names import names, numbers
+from rag.text.tokens import tokenize
+from rag.text.vocab import QUESTION_WORDS
+
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_COUNTED = re.compile(r"\bhow (?:many|much) (?!(?:is|was|were|are|did|does|do|has|have|had|will|"
+                      r"would|can|could|should)\b)([A-Za-z-]+)", re.I)
+_HOW_MUCH = re.compile(r"^\s*how much\b", re.I)
+_HOW_MANY = re.compile(r"^\s*how many\b", re.I)
+_WHEN = re.compile(r"^\s*(?:when|(?:on|in|by|since|until) (?:what|which) (?:date|year|month)|"
+                   r"(?:what|which) (?:date|year|month))\b", re.I)
+_DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|"
+                   r"August|September|October|November|December)\b")
+_AMOUNT = re.compile(r"[$€£]\s?\d|\d\s?(?:%|percent|per cent)|\b(?:thousand|million|billion|"
+                     r"trillion|percent|half|third|quarter)\b", re.I)
+_COUNT_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                         r"dozen|dozens|hundreds?|thousands?|millions?|several|all)\b", re.I)
+MAX_UNKNOWN_WORDS = 1
+
+
+_ATTRIBUTION = re.compile(r"^\s*(?:according to|in|for|as|per)\b[^,?]{1,80},\s*", re.I)
+
+
+def question_core(question: str) -> str:
+    """The question without a leading attribution ("According to Harding, how many ..." ->
+    "how many ..."), so that its type is read from the words that ask."""
+    return _ATTRIBUTION.sub("", question, count=1)
+
+
+def unknown_to_corpus(question: str, vocabulary: Container[str]) -> list[str]:
+    """Names and numbers of the question that the corpus never uses; or, if the question
+    uses several ordinary words the corpus never uses, those words."""
+    specific = [n for n in names(question) | numbers(question)
+                if any(t not in vocabulary for t in tokenize(n))]
+    words = [t for t in dict.fromkeys(tokenize(question))
+             if t not in QUESTION_WORDS and t not in vocabulary]
+    return specific or (words if len(words) > MAX_UNKNOWN_WORDS else [])
+
+
+def counted_found(question: str, sentence: str) -> bool:
+    """The thing a "how many/much" question counts ("troops") is in `sentence` (or nothing is
+    counted). A soft signal, not a rule: the text may count "dead" where the question says
+    "people killed"."""
+    counted = _COUNTED.search(question_core(question))
+    return not counted or set(tokenize(counted.group(1))) <= set(tokenize(sentence))
+
+
+def can_answer(question: str, sentence: str) -> bool:
+    """Whether `sentence` contains what `question` asks about (years, dates, amounts, counts)."""
+    question = question_core(question)
+    if any(year not in sentence for year in _YEAR.findall(question)):
+        return False
+    if _WHEN.search(question) and not _DATE.search(sentence):
+        return False
+    if _HOW_MUCH.search(question):
+        return bool(_AMOUNT.search(sentence))
+    if _HOW_MANY.search(question):
+        counts = {n for n in numbers(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
+        return bool(counts or _COUNT_WORD.search(sentence))
+    return True

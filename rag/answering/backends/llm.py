@@ -1,0 +1,125 @@
+"""What every LLM backend shares: the prompt, parsing the model's text, and the draft.
+
+A chat model only has to stream text for a list of messages (`ChatModel.stream`). The prompt
+numbers the retrieved passages (with their stable chunk ids) and asks for a marker after every
+sentence, or a fixed phrase when the passages do not answer. The reply is parsed in code:
+markers that point at no retrieved passage are removed, sentences left without a marker are
+removed; the pipeline then checks every remaining sentence with the shared verifier.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from rag.answering.backends import Draft, DraftSentence, Query, install_hint
+from rag.answering.injection import blank_instructions
+from rag.errors import BackendError
+from rag.types import Passage
+
+CANNOT = "I cannot answer from the corpus."
+_CANNOT = re.compile(r"\bcan(?:no|')t (?:be )?answer(?:ed)?\b|\bdo(?:es)? not answer\b", re.I)
+SYSTEM = (
+    "You answer questions about policy papers using only the numbered passages you are "
+    "given. Write one to three short sentences. End every sentence with the number of the "
+    "passage that supports it in square brackets, like [1] or [2][3]. Copy names, numbers "
+    "and dates exactly as the passage writes them. Do not use anything you know from "
+    f"elsewhere. If the passages do not answer the question, reply exactly: {CANNOT}\n\n"
+    "Example. Question: When was the bank founded?\n"
+    "Answer: The bank was founded in 1998 [2]. Its first head was Ivan Petrov [2][4]."
+)
+_MARKER_GROUP = re.compile(r"(?:\s*\[[^\[\]]{1,80}\])+")
+_MARKER = re.compile(r"\[([^\[\]]{1,80})\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+Message = dict[str, str]
+
+
+class ChatModel(Protocol):
+    """A backend's one method: stream the reply to `messages`, piece by piece."""
+
+    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+
+
+def build_messages(question: str, passages: list[Passage]) -> list[Message]:
+    blocks = [f"[{p.rank}] (id {p.chunk_id})\n{' '.join(blank_instructions(p).split())}"
+              for p in passages]
+    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def _refs(markers: list[str], passages: list[Passage]) -> tuple[list[int], list[str]]:
+    """Passage numbers the markers name (by number or chunk id), and the ones that name none."""
+    by_id = {p.chunk_id: p.rank for p in passages}
+    refs, unknown = [], []
+    for marker in markers:
+        for part in re.split(r"[,;]\s*|\s+", marker.strip()):
+            number = by_id.get(part) or (int(part) if part.isdigit() else None)
+            if number is not None and 1 <= number <= len(passages):
+                refs.append(number)
+            elif part:
+                unknown.append(part)
+    return list(dict.fromkeys(refs)), unknown
+
+
+def parse(text: str, passages: list[Passage]) -> Draft:
+    """The model's reply as a draft: cited sentences, and notes on what was removed."""
+    if not text.strip() or _CANNOT.search(text):
+        return Draft([], abstain=True, notes=["the model said the passages do not answer"])
+    # "... 2015. [1] Next" -> "... 2015 [1]. Next": a marker belongs to the sentence before it.
+    text = re.sub(r"([.!?])((?:\s*\[[^\[\]]{1,80}\])+)", r"\2\1", " ".join(text.split()))
+    sentences, notes = [], []
+    for piece in _SENTENCE_END.split(text):
+        refs, unknown = _refs(_MARKER.findall(piece), passages)
+        clean = re.sub(r"\s+([.!?,;:])", r"\1", _MARKER_GROUP.sub("", piece)).strip()
+        if unknown:
+            notes.append(f"removed citation(s) of passages that were not retrieved: "
+                         f"{', '.join(unknown)}")
+        if not clean:
+            continue
+        if not refs:
+            notes.append(f"removed a sentence without a citation: {clean!r}")
+            continue
+        sentences.append(DraftSentence(clean, refs))
+    return Draft(sentences, notes=notes)
+
+
+class LLMBackend:
+    """An answer backend around a chat model: prompt, stream, parse."""
+
+    def __init__(self, name: str, model: ChatModel) -> None:
+        self.name, self.model = name, model
+
+    def draft(self, query: Query, passages: list[Passage]) -> Draft:
+        if not passages:
+            return Draft([], abstain=True, notes=["nothing was retrieved"])
+        pieces = []
+        for piece in self.model.stream(build_messages(query.question, passages)):
+            pieces.append(piece)
+            if query.on_token is not None:
+                query.on_token(piece)
+        return parse("".join(pieces), passages)
+
+
+def reachable(url: str, timeout: float) -> str | None:
+    """None when a server answers at `url` (even with an error status); otherwise why not."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered (an error status still means someone is there)
+    except (OSError, ValueError) as err:
+        return f"cannot reach {url} ({getattr(err, 'reason', err)})"
+
+
+def require(module: str, backend: str, extra: str) -> Any:
+    """Import an optional dependency, or say how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise BackendError(backend, f"the Python package for it is not installed ({err.name})",
+                           install_hint(extra)) from err

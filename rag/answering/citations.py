@@ -1,0 +1,83 @@
+"""From a backend's draft to cited sentences: resolve, quote, verify, number.
+
+A sentence may cite only retrieved passages. A reference to a passage number resolves to the
+passage sentence that best supports it (or to the whole passage); an exact span must lie inside
+a retrieved passage. Quotes are sliced from the indexed original. Sentences that fail the
+verifier, or cite nothing valid, are dropped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rag.answering.backends import Draft, DraftSentence
+from rag.answering.injection import instruction_like
+from rag.answering.verify import Support, support
+from rag.types import Citation, Passage, Sentence
+
+if TYPE_CHECKING:
+    from rag.answering.evidence import Evidence
+
+Span = tuple[Passage, int, int]
+
+
+def _best_sentence(text: str, passage: Passage, evidence: Evidence) -> Span:
+    original = evidence.original(passage.doc)
+    scored = [(support(text, [original[s.orig_start:s.orig_end]]), s.orig_start, s.orig_end)
+              for s in passage.sentences]
+    best = max(scored, key=lambda t: t[0].score, default=None)
+    if best is None or not best[0].ok:
+        return passage, passage.start, passage.end
+    return passage, best[1], best[2]
+
+
+def resolve(draft: DraftSentence, passages: list[Passage], evidence: Evidence) -> list[Span]:
+    by_id = {p.chunk_id: p for p in passages}
+    spans = [(by_id[c], s, e) for c, s, e in draft.spans
+             if c in by_id and by_id[c].start <= s < e <= by_id[c].end]
+    if spans:
+        return spans
+    return [_best_sentence(draft.text, passages[r - 1], evidence)
+            for r in dict.fromkeys(draft.refs) if 1 <= r <= len(passages)]
+
+
+def _similarity(text: str, spans: list[Span], evidence: Evidence) -> float | None:
+    vectors = [v for p, s, e in spans if (v := evidence.sentence_vector(p.doc, s, e)) is not None]
+    if not vectors:
+        return None
+    query = evidence.embed_text(text)
+    return float(max(v @ query for v in vectors))
+
+
+def check(draft: DraftSentence, spans: list[Span], evidence: Evidence) -> Support:
+    """The verifier's verdict; the cited documents' authors and publisher may be named."""
+    quotes = [evidence.original(p.doc)[s:e] for p, s, e in spans]
+    if any(instruction_like(q) for q in quotes):  # an instruction to a model is not evidence
+        return Support(score=0.0, ok=False, missing=["(the cited text is an instruction)"])
+    similarity = 1.0 if draft.exact else _similarity(draft.text, spans, evidence)
+    docs = list(dict.fromkeys(p.doc for p, _, _ in spans))
+    return support(draft.text, quotes, similarity, evidence.sources(docs))
+
+
+def cite(draft: Draft, passages: list[Passage],
+         evidence: Evidence) -> tuple[list[Sentence], list[Citation]]:
+    citations: list[Citation] = []
+    numbers: dict[tuple[str, int, int], int] = {}
+    sentences: list[Sentence] = []
+    for item in draft.sentences:
+        spans = resolve(item, passages, evidence)
+        verdict = check(item, spans, evidence) if spans else None
+        if verdict is None or not verdict.ok:
+            continue
+        cited = []
+        for passage, start, end in spans:
+            key = (passage.doc, start, end)
+            if key not in numbers:
+                numbers[key] = len(citations) + 1
+                citations.append(Citation(
+                    n=numbers[key], doc=passage.doc, title=evidence.title(passage.doc, start),
+                    chunk_id=passage.chunk_id, start=start, end=end,
+                    quote=evidence.original(passage.doc)[start:end]))
+            cited.append(numbers[key])
+        sentences.append(Sentence(item.text, sorted(set(cited)), verdict.score))
+    return sentences, citations

@@ -1,0 +1,53 @@
+"""What backends and citations may ask of the index: the Evidence seam.
+
+A backend sees the retrieved passages plus this: the original text it may quote, titles and
+source names, sentence vectors and the embedder for similarity, and the index's vocabulary and
+idf for answerability. The live index's Searcher (rag.retrieval.searcher) is one; a test can
+give a small object instead. Nothing here reaches Chroma, BM25 or the files directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+class Evidence(Protocol):
+    @property
+    def vocabulary(self) -> Container[str]:
+        """The index's terms (after tokenizing), for "is this word known at all"."""
+        ...
+
+    @property
+    def idf(self) -> Mapping[str, float]:
+        """Inverse document frequency of each term over the chunks."""
+        ...
+
+    def original(self, doc: str) -> str:
+        """The text `doc` was indexed from; citations are character spans into it."""
+        ...
+
+    def title(self, doc: str, offset: int | None = None) -> str:
+        """The document's title (or of the article inside it in which `offset` lies)."""
+        ...
+
+    def sources(self, docs: list[str]) -> str:
+        """Names the documents' metadata gives (authors, publisher, organisations of titles)."""
+        ...
+
+    def docs_named_in(self, question: str) -> set[str]:
+        """Documents the question names by author or publisher ("according to Harding")."""
+        ...
+
+    def sentence_vector(self, doc: str, start: int, end: int) -> Vector | None:
+        """The stored vector of the indexed sentence at [start, end) of `doc`, if any."""
+        ...
+
+    def embed_text(self, text: str) -> Vector:
+        """A vector for an answer sentence, comparable with sentence vectors."""
+        ...

@@ -1,0 +1,83 @@
+"""Features of one question against its candidate evidence, for the answerability model.
+
+Each feature is a number a person can read: how similar the best sentence is, how much of the
+question's content the evidence covers (one sentence, the best three together, a whole
+passage), whether the best sentence satisfies the question's constraints (a year it names, a
+date for "when", a count for "how many"), how many of its words and names the corpus never
+uses, and what kind of question it is. `rag.answering.calibration.Answerability` combines them (a
+logistic regression fitted on the dev split by eval/fit.py) into a confidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
+
+from rag.answering.answerable import counted_found, question_core, unknown_to_corpus
+from rag.text.names import name_tokens, named_in, names
+from rag.text.tokens import tokenize
+from rag.text.vocab import QUESTION_WORDS, coverage
+
+WHY_HOW = re.compile(r"^\s*(?:why|how(?! (?:many|much|long|large|big|old)\b))\b", re.I)
+WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|large|long|big)|when|(?:on |in )?(?:what|"
+                          r"which) (?:year|date|share|percentage|proportion|number))\b", re.I)
+TOP = 3  # sentences whose union of words is the "together" coverage
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate sentence: its score, cosine to the question, words, and text."""
+
+    score: float
+    cosine: float
+    words: frozenset[str]
+    text: str
+    passage_words: frozenset[str]
+    passage_text: str
+    fits: bool  # satisfies the question's constraints (`rag.answering.answerable.can_answer`)
+
+
+def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float],
+              unseen: float) -> float:
+    """Share of the question's content terms in `words`, each weighted by its rarity."""
+    weights = {t: idf.get(t, unseen) for t in content}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in words) / total if total else 0.0
+
+
+def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str],
+             idf: Mapping[str, float]) -> dict[str, float]:
+    """The named features; `ranked` holds the candidates that fit the question's constraints
+    first, each group best first."""
+    q_words = tokenize(question)
+    content = [w for w in dict.fromkeys(q_words) if w not in QUESTION_WORDS]
+    unknown = unknown_to_corpus(question, vocabulary)
+    specific = sorted(names(question))
+    top = list(ranked[:TOP])
+    union = frozenset().union(*(c.words for c in top)) if top else frozenset()
+    passages = name_tokens(" ".join(dict.fromkeys(c.passage_text for c in top)))
+    fitting = [c for c in ranked if c.fits]
+    unseen = max(idf.values(), default=1.0) + 1.0
+    rarest = max(content, key=lambda t: idf.get(t, unseen), default=None)
+    return {
+        "rare_sentence_coverage": max((_weighted(content, c.words, idf, unseen) for c in top),
+                                      default=0.0),
+        "rare_top_coverage": _weighted(content, union, idf, unseen),
+        "rarest_found": float(rarest is None or rarest in union),
+        "best_score": max((c.score for c in ranked), default=0.0),
+        "best_cosine": max((c.cosine for c in ranked), default=0.0),
+        "fitting_score": fitting[0].score if fitting else 0.0,
+        "best_fits": float(bool(ranked) and ranked[0].fits),
+        "counted_found": float(any(counted_found(question, c.text) for c in top)),
+        "sentence_coverage": max((coverage(q_words, set(c.words)) for c in top), default=0.0),
+        "top_coverage": coverage(q_words, set(union)),
+        "passage_coverage": max((coverage(q_words, set(c.passage_words)) for c in top),
+                                default=0.0),
+        "names_found": (sum(named_in(n, passages) for n in specific) / len(specific)
+                        if specific else 1.0),
+        "unknown_terms": float(len(unknown)),
+        "content_terms": float(len(content)),
+        "why_how": float(bool(WHY_HOW.search(question_core(question)))),
+        "wants_number": float(bool(WANTS_NUMBER.search(question_core(question)))),
+    }

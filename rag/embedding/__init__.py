@@ -1,0 +1,2 @@
+"""Embedding: the sentence-transformers model (loaded once per process) for ingest, and the
+ONNX query encoder exported from it for questions."""

@@ -1,0 +1,58 @@
+"""The fingerprint of an index: what built it and the content hash of every document.
+
+It lives in the chunk collection's metadata. Ingest compares it with the settings (a different
+embedder, chunker or cleaning needs `rag ingest --rebuild`) and with the corpus (which
+documents are new, changed or removed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.config import Settings
+
+_DOC_PREFIX = "doc:"
+INDEX_FORMAT = "3"  # bump when what ingest stores changes (3: generations)
+CLEANING_VERSION = "1"  # bump when a rule of rag/ingest/clean.py changes (needs --rebuild)
+
+
+@dataclass
+class Fingerprint:
+    embedder: str
+    chunker: str
+    cleaning: str
+    format: str = INDEX_FORMAT
+    dim: int = 0
+    docs: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def wanted(cls, settings: Settings) -> Fingerprint:
+        chunker = {"splitter": "llama-index SentenceSplitter", "size": settings.chunk.size,
+                   "overlap": settings.chunk.overlap, "tokens": "embedder"}
+        return cls(embedder=settings.embed.model, chunker=json.dumps(chunker, sort_keys=True),
+                   cleaning=CLEANING_VERSION, format=INDEX_FORMAT)
+
+    def key(self) -> str:
+        """Names this exact state of the index (builder and every document's hash)."""
+        return hashlib.sha1(json.dumps(self.to_metadata(), sort_keys=True).encode()).hexdigest()
+
+    def builder(self) -> dict[str, str]:
+        """What built the index (documents aside): must match for an incremental ingest."""
+        return {"embedder": self.embedder, "chunker": self.chunker, "cleaning": self.cleaning,
+                "format": self.format}
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {**self.builder(), "dim": self.dim,
+                **{_DOC_PREFIX + doc: digest for doc, digest in self.docs.items()}}
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any] | None) -> Fingerprint | None:
+        if not meta or "embedder" not in meta:
+            return None
+        docs = {k[len(_DOC_PREFIX):]: str(v) for k, v in meta.items() if k.startswith(_DOC_PREFIX)}
+        return cls(embedder=str(meta["embedder"]), chunker=str(meta["chunker"]),
+                   cleaning=str(meta["cleaning"]), format=str(meta.get("format", "1")),
+                   dim=int(meta.get("dim", 0)), docs=docs)

@@ -1,0 +1,79 @@
+"""Chunks -> llama-index TextNodes and sentence rows, with their embeddings."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from rag.index.chroma import SentenceRows
+from rag.text.sentences import row_in_context, sentence_id
+from rag.types import Chunk
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import TextNode
+
+METADATA_KEYS = ["doc", "seq", "start", "end", "kind", "sentences"]
+
+
+def to_node(chunk: Chunk, embedding: list[float] | None = None) -> TextNode:
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    return TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        embedding=embedding,
+        metadata={"doc": chunk.doc, "seq": chunk.seq, "start": chunk.start, "end": chunk.end,
+                  "kind": chunk.kind, "sentences": json.dumps(chunk.sentences)},
+        excluded_embed_metadata_keys=METADATA_KEYS,
+        excluded_llm_metadata_keys=METADATA_KEYS,
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc)},
+    )
+
+
+def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:
+    """Sentence id -> (text to embed, start, end); chunks overlap, so a sentence may recur.
+    A table row is embedded with its table's title and header, which give it its meaning."""
+    found: dict[str, tuple[str, int, int]] = {}
+    for chunk in chunks:
+        for i, span in enumerate(chunk.sentences):
+            text = (row_in_context(chunk.text, chunk.sentences, i) if chunk.kind == "table"
+                    else chunk.text[span.start:span.end])
+            found.setdefault(sentence_id(chunk.doc, span.orig_start, span.orig_end),
+                             (text, span.orig_start, span.orig_end))
+    return found
+
+
+def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], batch_size: int,
+                    progress: bool) -> dict[str, tuple[list[TextNode], SentenceRows]]:
+    """Embed every chunk and every distinct sentence (one progress bar for all documents)."""
+    sentences = {doc: unique_sentences(doc_chunks) for doc, doc_chunks in chunks.items()}
+    texts = [c.text for doc_chunks in chunks.values() for c in doc_chunks]
+    texts += [text for found in sentences.values() for text, _, _ in found.values()]
+    vectors = iter(_embed(embedder, texts, batch_size, progress))
+    result: dict[str, tuple[list[TextNode], SentenceRows]] = {}
+    for doc, doc_chunks in chunks.items():
+        result[doc] = ([to_node(chunk, next(vectors)) for chunk in doc_chunks], SentenceRows())
+    for doc, found in sentences.items():
+        rows = result[doc][1]
+        for sid, (text, start, end) in found.items():
+            rows.ids.append(sid)
+            rows.texts.append(text)
+            rows.vectors.append(next(vectors))
+            rows.metadatas.append({"doc": doc, "start": start, "end": end})
+    return result
+
+
+def _embed(embedder: BaseEmbedding, texts: list[str], batch_size: int,
+           progress: bool) -> list[list[float]]:
+    from tqdm import tqdm
+
+    vectors: list[list[float]] = []
+    # disable=None: tqdm shows the bar on a terminal only, not in logs.
+    with tqdm(total=len(texts), unit="text", desc="Embedding",
+              disable=None if progress else True) as bar:
+        for i in range(0, len(texts), batch_size):
+            batch = texts[i:i + batch_size]
+            vectors.extend(embedder.get_text_embedding_batch(batch))
+            bar.update(len(batch))
+    return vectors
