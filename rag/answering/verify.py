@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.answering.calibration import calibration
-from rag.text.names import named_in, names, numbers, same_word
+from rag.text.names import name_tokens, named_in, names, numbers, same_word
 from rag.text.tokens import normalize, tokenize
 
 
@@ -36,7 +36,7 @@ def support(sentence: str, cited: list[str], similarity: float | None = None,
     # As the reader sees it (line-break hyphens joined), and with every hyphen a space.
     variants = f"{normalize(raw)} {re.sub(r'[-■]', ' ', raw)}"
     cited_tokens = set(tokenize(variants))
-    known_names = cited_tokens | set(tokenize(re.sub(r"[-■]", " ", sources)))
+    known_names = cited_tokens | name_tokens(sources)
     words = tokenize(sentence)
     lexical = sum(same_word(w, cited_tokens) for w in words) / len(words) if words else 0.0
     missing = sorted(numbers(sentence) - numbers(variants))

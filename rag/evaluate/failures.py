@@ -27,18 +27,13 @@ def reasons(row: Row, k: int) -> list[str]:
     return why
 
 
-def _confidence(value: float | None) -> float | None:
-    """As `rag ask --json` shows it (4 decimals)."""
-    return None if value is None else round(value, 4)
-
-
 def _passages(row: Row) -> list[str]:
     quotes = row.item.quotes()
     lines = []
     for p in row.result.retrieved:
         text = " ".join(p.text.split())
         mark = "**relevant** " if relevant(p, quotes) else ""
-        score = round(p.score, 6)  # as `rag ask --json` gives it
+        score = p.to_dict()["score"]  # rounded as `rag ask --json` gives it
         lines.append(f"  {p.rank}. {mark}`{p.doc}` "
                      f"score {score:.4f}: {text[:300]}{'…' if len(text) > 300 else ''}")
     return lines
@@ -55,7 +50,7 @@ def failures_md(rows: list[Row], k: int, wrong: list[Case]) -> tuple[str, int]:
                 f"- gold answer: {item.answer or '(not in the corpus)'}",
                 *(f"- evidence in `{d}`: {q}" for d, q in item.quotes()),
                 f"- produced: {row.result.answer}",
-                f"- confidence: {_confidence(row.result.confidence)}",
+                f"- confidence: {row.result.to_dict()['confidence']}",  # as `rag ask` shows it
                 *(f"- note: {n}" for n in row.result.notes),
                 "- retrieved:", *_passages(row), ""]
     out += [f"# Verifier mistakes on the perturbation set ({len(wrong)})", ""]

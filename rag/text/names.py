@@ -32,7 +32,7 @@ OPENERS = frozenset([
 # A capitalised first word ending like an adverb or a past participle is not a name ("Partly",
 # "Signed").
 _NOT_A_NAME = re.compile(r"(?:ly|ed)$")  # not -ing: Beijing
-POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVE = re.compile(r"['’]s$")
 _CLAUSE_END = re.compile(r"(?<=[.!?;:])\s+")
 _WORD = re.compile(r"[A-Za-z][\w’'-]*")
 
@@ -64,7 +64,7 @@ def same_word(token: str, cited: set[str]) -> bool:
         for c in cited))
 
 
-def named(token: str, cited: set[str]) -> bool:
+def _named(token: str, cited: set[str]) -> bool:
     """A name token is in the cited tokens as such, as a derived form, or by another name."""
     return same_word(token, cited) or any(alias <= cited for alias in
                                            name_aliases().get(token, []))
@@ -79,4 +79,4 @@ def named_in(name: str, text: str | set[str]) -> bool:
     """Whether `text` (or its `name_tokens`) names what `name` names (as written, derived,
     or by another name)."""
     known = name_tokens(text) if isinstance(text, str) else text
-    return all(named(t, known) for t in tokenize(POSSESSIVE.sub("", name)))
+    return all(_named(t, known) for t in tokenize(_POSSESSIVE.sub("", name)))
