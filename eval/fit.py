@@ -8,10 +8,11 @@ rag/answering/calibration.json. The test split is never read.
    98% of citations of another document's evidence and of another passage of the same
    document; scored on the held-out fold.
 2. The answerability model: a logistic regression (scikit-learn, standardised features,
-   balanced classes) over features of rag/answering/features.py (FEATURES below), k = 5. Its
-   abstention threshold is
-   the highest confidence at which at most 5% of the answerable dev questions abstain, read
-   off the out-of-fold confidences (so it is not fitted to the questions it is read from).
+   balanced classes) over features of rag/answering/features.py (FEATURES below), k = 5, fitted
+   on the questions the hard checks (rag/answering/answerable.py `unmet`) leave to it. Its
+   abstention threshold is the highest confidence at which at most 5% of the answerable dev
+   questions abstain (hard checks included), read off the out-of-fold confidences (so it is
+   not fitted to the questions it is read from).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answering.answerable import unmet
 from rag.answering.backends import Query
 from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.calibration import PATH
@@ -43,7 +45,11 @@ MAX_FALSE_ABSTENTION = 0.05
 # over five fold shuffles; all 16: 0.608; synthesized negatives lowered every set).
 FEATURES = ("best_cosine", "fitting_score", "best_fits", "rare_sentence_coverage",
             "rare_top_coverage", "unknown_terms", "why_how", "wants_number", "counted_found")
-MIN_CITATION_REJECTED = 0.98
+MIN_FORGERY_REJECTED = 0.98
+# Names are not among the constraints: the hard rule (every name of the sentence is in the cited
+# text or the cited document's metadata) decides nearly all of them, and demanding 98% from the
+# score too cost a third of the paraphrases on dev (CV paraphrase 0.35 instead of 0.71).
+FORGERIES = ("citation", "wrong_passage", "number")
 POSITIVE = ("unchanged", "paraphrase")
 
 
@@ -76,10 +82,9 @@ def _verdicts(rows: list[tuple[str, str, bool, float, float, bool]], w: float,
 def choose_verifier(rows: list[tuple[str, str, bool, float, float, bool]]) -> tuple[float, float]:
     best, chosen = -1.0, (0.7, 0.6)
     for w in np.round(np.arange(0.0, 1.01, 0.1), 2):
-        for t in np.round(np.arange(0.30, 0.90, 0.01), 2):
+        for t in np.round(np.arange(0.10, 0.90, 0.01), 2):
             acc = _verdicts(rows, float(w), float(t))
-            if min(acc.get("citation", 1.0), acc.get("wrong_passage", 1.0)) < (
-                    MIN_CITATION_REJECTED):
+            if min(acc.get(k, 1.0) for k in FORGERIES) < MIN_FORGERY_REJECTED:
                 continue
             value = float(np.mean([acc[k] for k in POSITIVE if k in acc]))
             if value > best + 1e-9:
@@ -104,17 +109,20 @@ def fit_verifier(items: list[GoldItem], folds: int) -> tuple[float, float, dict[
     return w, t, cv
 
 
-def answerability_rows(items: list[GoldItem]) -> tuple[np.ndarray, np.ndarray]:
-    """The model's features and the label (answerable or not) of each dev question."""
+def answerability_rows(items: list[GoldItem]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's features, the label (answerable or not) of each dev question, and whether
+    the hard checks (`rag.answering.answerable.unmet`) abstain on it before the model is asked."""
     settings = get_settings()
     backend = ExtractiveBackend(settings)
-    values, labels = [], []
+    values, labels, hard = [], [], []
     for item in items:
         searcher, vector, passages = retrieve(item.question, settings.answer.k, None, settings)
-        found = backend.assess(Query(item.question, vector, searcher), passages).features
-        values.append([found[name] for name in FEATURES])
+        found = backend.assess(Query(item.question, vector, searcher), passages)
+        values.append([found.features[name] for name in FEATURES])
         labels.append(int(item.type != "unanswerable"))
-    return np.array(values, dtype=float), np.array(labels)
+        hard.append(unmet(item.question, [c.text for c in found.ranked],
+                          [p.text for p in passages]) is not None)
+    return np.array(values, dtype=float), np.array(labels), np.array(hard)
 
 
 def _model(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -133,9 +141,21 @@ def _confidence(x: np.ndarray, fitted: tuple[np.ndarray, np.ndarray, np.ndarray,
     return 1 / (1 + np.exp(-(((x - means) / scales) @ coef + intercept)))
 
 
+def _threshold(pos: np.ndarray, hard_false: int, total: int) -> float:
+    """The highest confidence at which at most MAX_FALSE_ABSTENTION of all `total` answerable
+    questions abstain, counting the `hard_false` ones the hard checks already abstain on."""
+    allowed = int(np.floor(MAX_FALSE_ABSTENTION * total)) - hard_false
+    ordered = np.sort(pos)
+    return float(ordered[max(allowed, 0)]) if len(ordered) else 0.5
+
+
 def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, object],
                                                                  dict[str, float]]:
-    x, y = answerability_rows(items)
+    """The model is fitted, and its threshold read, on the questions the hard checks leave to
+    it; the false-abstention budget counts the answerable questions the hard checks abstain on."""
+    x_all, y_all, hard = answerability_rows(items)
+    hard_false = int(np.sum(hard & (y_all == 1)))
+    x, y = x_all[~hard], y_all[~hard]
     fold = np.zeros(len(y), dtype=int)  # stratified: each class dealt round-robin
     for label in (0, 1):
         where = np.flatnonzero(y == label)
@@ -145,10 +165,14 @@ def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, obje
         train = fold != f
         oof[~train] = _confidence(x[~train], _model(x[train], y[train]))
     pos, neg = oof[y == 1], oof[y == 0]
-    threshold = float(np.quantile(pos, MAX_FALSE_ABSTENTION, method="lower"))
-    cv = {"false_abstention": float(np.mean(pos < threshold)),
-          "unanswerable_abstained": float(np.mean(neg < threshold)),
-          "answerable": len(pos), "unanswerable": len(neg)}
+    total_pos, total_neg = int(np.sum(y_all == 1)), int(np.sum(y_all == 0))
+    threshold = _threshold(pos, hard_false, total_pos)
+    cv = {"false_abstention": float((np.sum(pos < threshold) + hard_false) / total_pos),
+          "unanswerable_abstained": float((np.sum(neg < threshold) + total_neg - len(neg))
+                                          / total_neg),
+          "answerable": total_pos, "unanswerable": total_neg,
+          "hard_checks_abstained_answerable": hard_false,
+          "hard_checks_abstained_unanswerable": total_neg - len(neg)}
     means, scales, coef, intercept = _model(x, y)
     model = {"features": list(FEATURES), "means": means.round(6).tolist(),
              "scales": scales.round(6).tolist(), "coef": coef.round(6).tolist(),

@@ -3,7 +3,7 @@ features and the calibrated model, composition and the short answer. Offline, no
 
 import pytest
 
-from rag.answering.answerable import can_answer, question_core
+from rag.answering.answerable import can_answer, question_core, unmet
 from rag.answering.calibration import Answerability, calibration
 from rag.answering.compose import Pick, compose, definition_bonus, short_answer
 from rag.answering.features import Scored, features
@@ -60,6 +60,26 @@ def test_question_constraints() -> None:
     assert can_answer("When was the Charter adopted?", "The Charter was adopted in June 2002.")
     assert not can_answer("How much did Russia pay?", "Russia paid a large share.")
     assert can_answer("How much did Russia pay?", "Russia paid $7.5 billion.")
+    # "what is the budget", "in euros": an amount, and in the unit asked for
+    budget = "What is the annual budget of the SCO secretariat in euros?"
+    assert not can_answer(budget, "The SCO secretariat is in Beijing.")
+    assert not can_answer(budget, "The SCO budget is $4 million.")
+    assert can_answer(budget, "The SCO secretariat's budget is €3.5 million a year.")
+
+
+def test_hard_checks_need_the_asked_year_and_the_asked_kind_of_thing() -> None:
+    passages = ["At a summit in February 2009, members set up a fund. Russia gave $500 million "
+                "to Armenia."]
+    sentences = ["Russia gave $500 million to Armenia.", "Members set up a fund."]
+    # the year may be in the passage rather than in the answering sentence
+    assert unmet("How much did Russia give Armenia in February 2009?", sentences, passages) is None
+    assert "2011" in (unmet("How much did Russia give Armenia in 2011?", sentences, passages)
+                      or "")
+    assert "an amount" in (unmet("What is the budget of the fund in euros?", sentences, passages)
+                           or "")
+    assert "a count" in (unmet("How many members set up the fund?", sentences[1:], passages)
+                         or "")
+    assert unmet("Why was the fund set up?", sentences[1:], passages) is None
 
 
 def scored(question: str, text: str, score: float) -> Scored:

@@ -20,7 +20,9 @@ from rag.text.vocab import QUESTION_WORDS
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _COUNTED = re.compile(r"\bhow (?:many|much) (?!(?:is|was|were|are|did|does|do|has|have|had|will|"
                       r"would|can|could|should)\b)([A-Za-z-]+)", re.I)
-_HOW_MUCH = re.compile(r"^\s*how much\b", re.I)
+_HOW_MUCH = re.compile(r"^\s*(?:how much\b|(?:what|which) (?:is|was|were|are) the "
+                       r"(?:[\w'-]+ ){0,4}?(?:budget|cost|price|amount|sum|value)\b)|"
+                       r"\bin (?:euros?|dollars?|US dollars|roubles?|rubles?|yuan)\b", re.I)
 _HOW_MANY = re.compile(r"^\s*how many\b", re.I)
 _WHEN = re.compile(r"^\s*(?:when|(?:on|in|by|since|until) (?:what|which) (?:date|year|month)|"
                    r"(?:what|which) (?:date|year|month))\b", re.I)
@@ -30,6 +32,12 @@ _AMOUNT = re.compile(r"[$€£]\s?\d|\d\s?(?:%|percent|per cent)|\b(?:thousand|m
                      r"trillion|percent|half|third|quarter)\b", re.I)
 _COUNT_WORD = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                          r"dozen|dozens|hundreds?|thousands?|millions?|several|all)\b", re.I)
+_CURRENCY = {"euro": re.compile(r"€|\beuros?\b", re.I),
+             "dollar": re.compile(r"\$|\bdollars?\b|\bUSD\b", re.I),
+             "rouble": re.compile(r"\brou?bles?\b|₽", re.I),
+             "ruble": re.compile(r"\brou?bles?\b|₽", re.I),
+             "yuan": re.compile(r"\byuan\b|\bRMB\b", re.I)}
+_IN_CURRENCY = re.compile(r"\bin (?:US )?(euro|dollar|rouble|ruble|yuan)s?\b", re.I)
 MAX_UNKNOWN_WORDS = 1
 
 
@@ -60,15 +68,44 @@ def counted_found(question: str, sentence: str) -> bool:
     return not counted or set(tokenize(counted.group(1))) <= set(tokenize(sentence))
 
 
-def can_answer(question: str, sentence: str) -> bool:
+def _unit_named(question: str, sentence: str) -> bool:
+    """An amount asked "in euros" is an amount in euros, not in dollars."""
+    unit = _IN_CURRENCY.search(question)
+    return not unit or bool(_CURRENCY[unit.group(1).lower()].search(sentence))
+
+
+def unmet(question: str, sentences: list[str], passages: list[str]) -> str | None:
+    """Why no retrieved evidence can answer `question`, or None. Two hard checks, each a
+    necessary condition rather than a score: a year the question names occurs in some retrieved
+    passage, and some retrieved sentence holds the kind of thing the question asks for (a date
+    for "when", an amount for "how much", a count for "how many")."""
+    text = " ".join(passages)
+    missing = [y for y in dict.fromkeys(_YEAR.findall(question)) if y not in text]
+    if missing:
+        return f"the question names {', '.join(missing)}; no retrieved passage does"
+    if _wants(question) and not any(can_answer(question, s, years=False) for s in sentences):
+        return f"the question asks for {_wants(question)}; no retrieved sentence holds one"
+    return None
+
+
+def _wants(question: str) -> str:
+    question = question_core(question)
+    if _WHEN.search(question):
+        return "a date"
+    if _HOW_MUCH.search(question):
+        return "an amount"
+    return "a count" if _HOW_MANY.search(question) else ""
+
+
+def can_answer(question: str, sentence: str, years: bool = True) -> bool:
     """Whether `sentence` contains what `question` asks about (years, dates, amounts, counts)."""
     question = question_core(question)
-    if any(year not in sentence for year in _YEAR.findall(question)):
+    if years and any(year not in sentence for year in _YEAR.findall(question)):
         return False
     if _WHEN.search(question) and not _DATE.search(sentence):
         return False
     if _HOW_MUCH.search(question):
-        return bool(_AMOUNT.search(sentence))
+        return bool(_AMOUNT.search(sentence)) and _unit_named(question, sentence)
     if _HOW_MANY.search(question):
         counts = {n for n in numbers(sentence) - numbers(question) if not _YEAR.fullmatch(n)}
         return bool(counts or _COUNT_WORD.search(sentence))

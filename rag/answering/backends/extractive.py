@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answering.answerable import can_answer, question_core
+from rag.answering.answerable import can_answer, question_core, unmet
 from rag.answering.backends import BackendSpec, Draft, DraftSentence, Query
 from rag.answering.calibration import calibration
 from rag.answering.compose import Pick, compose, definition_bonus
@@ -65,6 +65,10 @@ class ExtractiveBackend:
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         found = self.assess(query, passages)
         model = calibration().answerability
+        reason = unmet(query.question, [c.text for c in found.ranked], [p.text for p in passages])
+        if reason:
+            return Draft([], abstain=True, confidence=found.confidence,
+                         notes=[f"abstained: {reason}"])
         if not found.ranked or found.confidence < model.threshold:
             terms = model.contributions(found.features) if model.features else {}
             against = ", ".join(f"{k} {found.features[k]:.2f}" for k, v in
