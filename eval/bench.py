@@ -103,6 +103,15 @@ def warm(corpus: Path, index: Path, vanilla: bool,
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def throughput(corpus: Path, index: Path) -> dict[str, Any]:
+    """The embedder's raw speed on the texts ingest embeds (eval/bench_embed.py)."""
+    done = subprocess.run([sys.executable, str(ROOT / "eval" / "bench_embed.py"), str(corpus),
+                           str(index)], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode:
+        raise SystemExit(f"throughput run failed:\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
@@ -137,6 +146,7 @@ def main() -> int:
             print(f"{scale}x: questions ...", flush=True)
             entry["warm"] = warm(corpus, index, vanilla=scale == 1)
             if scale == 1:
+                entry["throughput"] = throughput(corpus, index)
                 entry["warm_int8"] = warm(corpus, index, vanilla=True, precision="int8")
                 entry["cold_ask"] = cold_ask(corpus, index)
             results["scales"][str(scale)] = entry

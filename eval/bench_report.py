@@ -48,9 +48,26 @@ def markdown(results: dict[str, Any]) -> str:
                   f"{w['vanilla_over_pipeline_retrieval']}x faster (fp32 query encoder, the "
                   "default).",
                   *_int8(one.get("warm_int8")),
+                  *_throughput(one),
                   f"`rag ask` cold start (process start to answer printed): median "
                   f"{one['cold_ask']['seconds']} s of {one['cold_ask']['all']}.", ""]
     return "\n".join(lines)
+
+
+def _throughput(one: dict[str, Any]) -> list[str]:
+    t = one.get("throughput")
+    if not t:
+        return []
+    kinds = [("onnx_fp32", "ONNX fp32 (what ingest uses)"), ("onnx_int8", "ONNX int8"),
+             ("sentence_transformers", "sentence-transformers (torch)")]
+    rates = "; ".join(f"{label} {t[k]['texts_per_s']} texts/s, {t[k]['tokens_per_s']} tokens/s "
+                      f"({t[k]['seconds']} s)" for k, label in kinds if k in t)
+    cold = one["ingest"]["cold"]["seconds"]
+    share = t["onnx_fp32"]["seconds"] / cold if "onnx_fp32" in t else None
+    return [f"Embedder throughput at 1x, on the {t['texts']} distinct texts ({t['tokens']} "
+            f"tokens) an ingest embeds, length-sorted batches of 32: {rates}.",
+            f"Cold ingest ({cold} s, with the one-off ONNX export) runs at "
+            f"{share:.0%} of the fp32 encoder's throughput." if share else ""]
 
 
 def _int8(w: dict[str, Any] | None) -> list[str]:

@@ -157,3 +157,13 @@ def test_the_retriever_gives_passages_and_the_same_ranking_as_llama_index_nodes(
     assert [(n.node.node_id, n.score) for n in nodes] == [(p.chunk_id, p.score) for p in passages]
     assert [(n.node.get_content(), n.node.metadata["start"]) for n in nodes] == \
         [(p.text, p.start) for p in passages]
+
+
+def test_documents_are_embedded_by_the_fp32_export_when_ingest_made_it(
+        real_index: Any) -> None:
+    """The index's vectors come from the ONNX fp32 export (no torch at ingest), never int8."""
+    from rag.embedding.onnx_embedding import OnnxEmbedding
+    from rag.index.build import document_embedder
+
+    embedder = document_embedder(real_index)
+    assert isinstance(embedder, OnnxEmbedding) and embedder.model_name.endswith(".fp32.onnx")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from rag.errors import RagError
 
 if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
 
@@ -79,5 +80,5 @@ def get_embedder(model: str, device: str = "cpu", batch_size: int = 32) -> Huggi
                                 embed_batch_size=batch_size, normalize=True)
 
 
-def dimension(embedder: HuggingFaceEmbedding) -> int:
+def dimension(embedder: BaseEmbedding) -> int:
     return len(embedder.get_query_embedding("dimension probe"))

@@ -1,5 +1,6 @@
-"""The query encoder: the embedding model exported to ONNX once, at ingest, and run with
-onnxruntime at question time.
+"""The encoder: the embedding model exported to ONNX once, at ingest, and run with onnxruntime —
+by ingest for the documents (fp32 only, rag/index/build.py `document_embedder`) and at question
+time for questions.
 
 Why not sentence-transformers at question time: importing it (torch, transformers) takes 8-9 s
 and one short query takes ~10 ms on this CPU; onnxruntime imports in 0.1 s and takes 2.8 ms,

@@ -1,0 +1,70 @@
+"""The embedding model's raw throughput on this machine, on exactly the texts an ingest of
+CORPUS embeds (every chunk and every distinct sentence, each distinct text once), in batches
+of 32 sorted by length as ingest sends them. Prints one JSON line. Run by eval/bench.py.
+
+    .venv/bin/python eval/bench_embed.py CORPUS INDEX   # INDEX: where ingest exported the encoder
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rag.config import get_settings
+from rag.embedding import encoder
+from rag.embedding.embed import get_embedder, token_counter
+from rag.index.nodes import unique_sentences
+from rag.ingest.chunk import chunk_document
+from rag.ingest.corpus import scan_corpus
+
+BATCH = 32
+
+
+def ingest_texts(corpus: Path, index: Path) -> list[str]:
+    settings = get_settings(corpus_dir=corpus, index_dir=index)
+    scan = scan_corpus(settings.corpus_dir, settings.metadata_file, settings.max_document_mb)
+    count = token_counter(settings.embed.model)
+    texts: set[str] = set()
+    for source in scan.documents:
+        chunks = chunk_document(source, settings.chunk, count)
+        texts.update(c.text for c in chunks)
+        texts.update(text for text, _, _ in unique_sentences(chunks).values())
+    return sorted(texts, key=len)
+
+
+def timed(embed: Any, texts: list[str], tokens: int) -> dict[str, float]:
+    embed(texts[:BATCH])  # warm-up
+    started = time.perf_counter()
+    for i in range(0, len(texts), BATCH):
+        embed(texts[i:i + BATCH])
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 2), "texts_per_s": round(len(texts) / seconds, 1),
+            "tokens_per_s": round(tokens / seconds)}
+
+
+def main() -> None:
+    corpus, index = Path(sys.argv[1]), Path(sys.argv[2])
+    settings = get_settings(corpus_dir=corpus, index_dir=index)
+    model = settings.embed.model
+    texts = ingest_texts(corpus, index)
+    count = token_counter(model)
+    tokens = sum(min(len(count(t)) + 2, 256) for t in texts)
+    result: dict[str, Any] = {"texts": len(texts), "tokens": tokens}
+    for precision in ("fp32", "int8"):
+        onnx = encoder.load(encoder.onnx_path(index, model, precision), model)
+        if onnx is not None:
+            result[f"onnx_{precision}"] = timed(onnx.get_text_embedding_batch, texts, tokens)
+    st = get_embedder(model, settings.embed.device)
+    result["sentence_transformers"] = timed(st.get_text_embedding_batch, texts, tokens)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
