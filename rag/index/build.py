@@ -122,9 +122,10 @@ def export_encoder(settings: Settings) -> str | None:
 def document_embedder(settings: Settings) -> BaseEmbedding:
     """The fp32 ONNX export when ingest made it, else sentence-transformers.
 
-    The export gives the model's vectors (cosine >= 0.9999, checked when it is made) 1.8x
-    faster on 2 cores, and without importing torch (8-9 s). Never the int8 export: its integer
-    kernels differ between CPUs, and the index must not (issue 15)."""
+    The export gives the model's vectors (cosine >= 0.9999, checked when it is made) at the same
+    speed as sentence-transformers (eval/bench_embed.py) but without importing torch (8-9 s of
+    every ingest). Never the int8 export: it is faster, but its integer kernels differ between
+    CPUs, and the index must not (issue 15)."""
     embed = settings.embed
     if embed.onnx:
         from rag.embedding import encoder
