@@ -17,26 +17,22 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.config import get_settings
+from rag.config import Settings, get_settings
 from rag.embedding import encoder
-from rag.embedding.embed import get_embedder, token_counter
-from rag.index.nodes import unique_sentences
+from rag.embedding.embed import get_embedder, max_tokens, token_counter
+from rag.index.nodes import texts_to_embed
 from rag.ingest.chunk import chunk_document
 from rag.ingest.corpus import scan_corpus
 
 BATCH = 32
 
 
-def ingest_texts(corpus: Path, index: Path) -> list[str]:
-    settings = get_settings(corpus_dir=corpus, index_dir=index)
+def ingest_texts(settings: Settings) -> list[str]:
+    """The distinct texts `rag ingest` embeds for this corpus, shortest first."""
     scan = scan_corpus(settings.corpus_dir, settings.metadata_file, settings.max_document_mb)
     count = token_counter(settings.embed.model)
-    texts: set[str] = set()
-    for source in scan.documents:
-        chunks = chunk_document(source, settings.chunk, count)
-        texts.update(c.text for c in chunks)
-        texts.update(text for text, _, _ in unique_sentences(chunks).values())
-    return sorted(texts, key=len)
+    chunks = {s.doc: chunk_document(s, settings.chunk, count) for s in scan.documents}
+    return sorted(set(texts_to_embed(chunks)), key=len)
 
 
 def timed(embed: Any, texts: list[str], tokens: int) -> dict[str, float]:
@@ -53,9 +49,9 @@ def main() -> None:
     corpus, index = Path(sys.argv[1]), Path(sys.argv[2])
     settings = get_settings(corpus_dir=corpus, index_dir=index)
     model = settings.embed.model
-    texts = ingest_texts(corpus, index)
-    count = token_counter(model)
-    tokens = sum(min(len(count(t)) + 2, 256) for t in texts)
+    texts = ingest_texts(settings)
+    count, longest = token_counter(model), max_tokens(model)
+    tokens = sum(min(len(count(t)) + 2, longest) for t in texts)  # with [CLS] and [SEP]
     result: dict[str, Any] = {"texts": len(texts), "tokens": tokens}
     for precision in ("fp32", "int8"):
         onnx = encoder.load(encoder.onnx_path(index, model, precision), model)

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answering.answerable import unmet
 from rag.answering.backends import Query
 from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.calibration import PATH
@@ -120,8 +119,7 @@ def answerability_rows(items: list[GoldItem]) -> tuple[np.ndarray, np.ndarray, n
         found = backend.assess(Query(item.question, vector, searcher), passages)
         values.append([found.features[name] for name in FEATURES])
         labels.append(int(item.type != "unanswerable"))
-        hard.append(unmet(item.question, [c.text for c in found.ranked],
-                          [p.text for p in passages]) is not None)
+        hard.append(found.unmet is not None)
     return np.array(values, dtype=float), np.array(labels), np.array(hard)
 
 

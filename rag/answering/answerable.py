@@ -83,8 +83,9 @@ def unmet(question: str, sentences: list[str], passages: list[str]) -> str | Non
     missing = [y for y in dict.fromkeys(_YEAR.findall(question)) if y not in text]
     if missing:
         return f"the question names {', '.join(missing)}; no retrieved passage does"
-    if _wants(question) and not any(can_answer(question, s, years=False) for s in sentences):
-        return f"the question asks for {_wants(question)}; no retrieved sentence holds one"
+    wanted = _wants(question)
+    if wanted and not any(can_answer(question, s, years=False) for s in sentences):
+        return f"the question asks for {wanted}; no retrieved sentence holds one"
     return None
 
 

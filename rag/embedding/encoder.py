@@ -33,6 +33,8 @@ from rag.embedding.embed import get_embedder, resolve_model_path
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from rag.config import Settings
+
 # How closely each export must agree with sentence-transformers (cosine, on the probes)
 MIN_COSINE = {"fp32": 0.9999, "int8": 0.98}
 _PROBES = ["When did the EAEU treaty enter into force?", "Russia and the SCO after 2022."]
@@ -134,6 +136,17 @@ def _accept(model: str, tmp: Path, target: Path, precision: str) -> str | None:
 @functools.cache
 def _reference(model: str) -> list[list[float]]:
     return get_embedder(model).get_text_embedding_batch(_PROBES)
+
+
+def exported(settings: Settings, precisions: list[str]) -> BaseEmbedding | None:
+    """The first of these exports that ingest made and that loads, or None (then the caller
+    uses sentence-transformers)."""
+    embed = settings.embed
+    for precision in dict.fromkeys(precisions) if embed.onnx else []:
+        onnx = load(onnx_path(settings.index_dir, embed.model, precision), embed.model)
+        if onnx is not None:
+            return onnx
+    return None
 
 
 @functools.cache

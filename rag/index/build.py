@@ -126,14 +126,11 @@ def document_embedder(settings: Settings) -> BaseEmbedding:
     speed as sentence-transformers (eval/bench_embed.py) but without importing torch (8-9 s of
     every ingest). Never the int8 export: it is faster, but its integer kernels differ between
     CPUs, and the index must not (issue 15)."""
-    embed = settings.embed
-    if embed.onnx:
-        from rag.embedding import encoder
+    from rag.embedding import encoder
 
-        onnx = encoder.load(encoder.onnx_path(settings.index_dir, embed.model), embed.model)
-        if onnx is not None:
-            return onnx
-    return get_embedder(embed.model, embed.device, embed.batch_size)
+    embed = settings.embed
+    return encoder.exported(settings, ["fp32"]) or get_embedder(embed.model, embed.device,
+                                                                embed.batch_size)
 
 
 def _base(settings: Settings) -> ChromaIndex | None:

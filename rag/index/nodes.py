@@ -48,9 +48,7 @@ def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], bat
                     progress: bool) -> dict[str, tuple[list[TextNode], SentenceRows]]:
     """Embed every chunk and every distinct sentence (one progress bar for all documents)."""
     sentences = {doc: unique_sentences(doc_chunks) for doc, doc_chunks in chunks.items()}
-    texts = [c.text for doc_chunks in chunks.values() for c in doc_chunks]
-    texts += [text for found in sentences.values() for text, _, _ in found.values()]
-    vectors = iter(_embed(embedder, texts, batch_size, progress))
+    vectors = iter(_embed(embedder, _texts(chunks, sentences), batch_size, progress))
     result: dict[str, tuple[list[TextNode], SentenceRows]] = {}
     for doc, doc_chunks in chunks.items():
         result[doc] = ([to_node(chunk, next(vectors)) for chunk in doc_chunks], SentenceRows())
@@ -62,6 +60,17 @@ def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], bat
             rows.vectors.append(next(vectors))
             rows.metadatas.append({"doc": doc, "start": start, "end": end})
     return result
+
+
+def texts_to_embed(chunks: dict[str, list[Chunk]]) -> list[str]:
+    """What `embed_documents` embeds: every chunk, then every distinct sentence of each doc."""
+    return _texts(chunks, {doc: unique_sentences(c) for doc, c in chunks.items()})
+
+
+def _texts(chunks: dict[str, list[Chunk]],
+           sentences: dict[str, dict[str, tuple[str, int, int]]]) -> list[str]:
+    texts = [c.text for doc_chunks in chunks.values() for c in doc_chunks]
+    return texts + [text for found in sentences.values() for text, _, _ in found.values()]
 
 
 def _embed(embedder: BaseEmbedding, texts: list[str], batch_size: int,

@@ -139,12 +139,8 @@ def query_embedder(settings: Settings) -> BaseEmbedding:
     from rag.embedding import encoder
 
     embed = settings.embed
-    for precision in dict.fromkeys([embed.onnx_precision, "fp32"]) if embed.onnx else []:
-        onnx = encoder.load(encoder.onnx_path(settings.index_dir, embed.model, precision),
-                            embed.model)
-        if onnx is not None:
-            return onnx
-    return get_embedder(embed.model, embed.device, embed.batch_size)
+    return encoder.exported(settings, [embed.onnx_precision, "fp32"]) or get_embedder(
+        embed.model, embed.device, embed.batch_size)
 
 
 _searchers: dict[str, Searcher] = {}

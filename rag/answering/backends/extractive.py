@@ -54,6 +54,7 @@ class Assessment:
     ranked: list[Candidate]
     features: dict[str, float]
     confidence: float
+    unmet: str | None  # why no evidence can answer, by the hard checks (`answerable.unmet`)
 
 
 class ExtractiveBackend:
@@ -65,10 +66,9 @@ class ExtractiveBackend:
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         found = self.assess(query, passages)
         model = calibration().answerability
-        reason = unmet(query.question, [c.text for c in found.ranked], [p.text for p in passages])
-        if reason:
+        if found.unmet:
             return Draft([], abstain=True, confidence=found.confidence,
-                         notes=[f"abstained: {reason}"])
+                         notes=[f"abstained: {found.unmet}"])
         if not found.ranked or found.confidence < model.threshold:
             terms = model.contributions(found.features) if model.features else {}
             against = ", ".join(f"{k} {found.features[k]:.2f}" for k, v in
@@ -96,7 +96,9 @@ class ExtractiveBackend:
                          passages[c.passage - 1].text, fits[c]) for c in ranked]
         values = features(query.question, scored, query.evidence.vocabulary,
                           query.evidence.idf)
-        return Assessment(ranked, values, calibration().answerability.confidence(values))
+        return Assessment(ranked, values, calibration().answerability.confidence(values),
+                          unmet(query.question, [c.text for c in ranked],
+                                [p.text for p in passages]))
 
     def _candidates(self, query: Query, passages: list[Passage]) -> list[Candidate]:
         question_words = tokenize(query.question)
