@@ -9,17 +9,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 
+from rag.text.pages import PageMap
+
 ChunkKind = Literal["text", "table"]
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A corpus document as read from disk. `doc` (the file name) is the document id."""
+    """A corpus document as read from disk. `doc` (the file name) is the document id. `text`
+    is the file's text, or for a PDF or HTML file the text extracted from it; a PDF's `pages`
+    map that text back to its pages."""
 
     doc: str
     path: Path
     text: str
     sha256: str
+    pages: PageMap | None = None
 
 
 class SentenceSpan(NamedTuple):
@@ -96,10 +101,11 @@ class Citation:
     start: int
     end: int
     quote: str
+    page: int | None = None  # 1-based page of a PDF where the span begins; None for text
 
     def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "doc": self.doc, "title": self.title, "chunk_id": self.chunk_id,
-                "start": self.start, "end": self.end, "quote": self.quote}
+                "start": self.start, "end": self.end, "page": self.page, "quote": self.quote}
 
 
 @dataclass

@@ -77,7 +77,8 @@ def cite(draft: Draft, passages: list[Passage],
                 citations.append(Citation(
                     n=numbers[key], doc=passage.doc, title=evidence.title(passage.doc, start),
                     chunk_id=passage.chunk_id, start=start, end=end,
-                    quote=evidence.original(passage.doc)[start:end]))
+                    quote=evidence.original(passage.doc)[start:end],
+                    page=evidence.page(passage.doc, start)))
             cited.append(numbers[key])
         sentences.append(Sentence(item.text, sorted(set(cited)), verdict.score))
     return sentences, citations

@@ -32,6 +32,10 @@ class Evidence(Protocol):
         """The text `doc` was indexed from; citations are character spans into it."""
         ...
 
+    def page(self, doc: str, offset: int) -> int | None:
+        """The 1-based page of a PDF document on which `offset` lies; None for text."""
+        ...
+
     def title(self, doc: str, offset: int | None = None) -> str:
         """The document's title (or of the article inside it in which `offset` lies)."""
         ...

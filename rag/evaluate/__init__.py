@@ -16,7 +16,7 @@ from rag.config import Settings
 from rag.errors import UsageError
 from rag.evaluate import chart, faithful, gate, report, run, scores
 from rag.evaluate.failures import failures_md
-from rag.evaluate.gold import SPLITS, load_gold, missing_quotes
+from rag.evaluate.gold import SPLITS, document_text, load_gold, missing_quotes, rebase
 from rag.evaluate.summary import Counts, SplitScores, Summary, SystemScores
 from rag.retrieval.searcher import get_searcher
 
@@ -36,8 +36,7 @@ class EvalOptions:
 def _original(corpus_dir: Path) -> Any:
     @functools.cache
     def read(doc: str) -> str:
-        path = corpus_dir / doc
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
+        return document_text(corpus_dir / doc)
     return read
 
 
@@ -71,7 +70,8 @@ def _split(rows: list[scores.Row], baseline_rows: dict[str, tuple[str, list[scor
 def evaluate(settings: Settings, options: EvalOptions) -> tuple[Summary, list[str]]:
     """Run, score each split (dev, test) on its own, write the report; the summary and
     warnings (e.g. quotes not in the corpus)."""
-    items = [i for i in load_gold(options.gold) if options.split in (None, i.split)]
+    items = rebase([i for i in load_gold(options.gold) if options.split in (None, i.split)],
+                   settings.corpus_dir)
     if not items:
         raise UsageError(f"{options.gold} has no {options.split} items")
     warnings = missing_quotes(items, settings.corpus_dir)

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from rag.errors import UsageError
+from rag.ingest.corpus import read_document
 from rag.text.tokens import normalize
 
 QuestionType = Literal["fact", "number", "table", "multi_doc", "reasoning", "unanswerable"]
@@ -78,6 +79,30 @@ def load_gold(path: Path) -> list[GoldItem]:
     return items
 
 
+def document_text(path: Path) -> str:
+    """The text a document is indexed from (a PDF's or HTML page's extracted text); "" if none."""
+    source = read_document(path)[0] if path.is_file() else None
+    return source.text if source is not None else ""
+
+
+def rebase(items: list[GoldItem], corpus_dir: Path) -> list[GoldItem]:
+    """The gold set for a corpus whose documents have other formats: a gold document id missing
+    from `corpus_dir` ("paper.txt") stands for the one file of the same stem ("paper.pdf")."""
+    files = {p.name for p in corpus_dir.iterdir()} if corpus_dir.is_dir() else set()
+    stems: dict[str, list[str]] = {}
+    for name in sorted(files):
+        stems.setdefault(Path(name).stem, []).append(name)
+
+    def doc(name: str) -> str:
+        twins = stems.get(Path(name).stem, [])
+        return name if name in files or len(twins) != 1 else twins[0]
+
+    return [item.model_copy(update={
+        "doc": doc(item.doc) if item.doc else None,
+        "evidence_by_doc": {doc(d): q for d, q in item.evidence_by_doc.items()}
+        if item.evidence_by_doc else None}) for item in items]
+
+
 def missing_quotes(items: list[GoldItem], corpus_dir: Path) -> list[str]:
     """Quotes not found in their document (normalised), as messages."""
     texts: dict[str, str] = {}
@@ -85,8 +110,7 @@ def missing_quotes(items: list[GoldItem], corpus_dir: Path) -> list[str]:
     for item in items:
         for doc, quote in item.quotes():
             if doc not in texts:
-                path = corpus_dir / doc
-                texts[doc] = normalize(path.read_text("utf-8")) if path.is_file() else ""
+                texts[doc] = normalize(document_text(corpus_dir / doc))
             if normalize(quote) not in texts[doc]:
                 problems.append(f"{item.id}: not in {doc}: {quote!r}")
     return problems

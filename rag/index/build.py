@@ -86,7 +86,8 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
     started = time.perf_counter()
     scan = scan_corpus(settings.corpus_dir, settings.metadata_file, settings.max_document_mb)
     if not scan.documents:
-        raise UsageError(f"no .txt or .md documents in {settings.corpus_dir}/ — nothing to index")
+        raise UsageError(f"no .txt, .md, .pdf or .html documents in {settings.corpus_dir}/ — "
+                         "nothing to index")
     with generations.ingest_lock(settings.index_dir):
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
         base = None if rebuild else _base(settings)
@@ -186,6 +187,8 @@ def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Finger
     embedded = embed_documents(embedder, chunks, settings.embed.batch_size, progress)
     for source in todo:
         index.save_original(source.sha256, source.text)
+        if source.pages is not None:
+            index.save_pages(source.sha256, source.pages, source.path)
         index.replace_doc(source.doc, *embedded[source.doc])
         fingerprint.docs[source.doc] = source.sha256
     return sum(len(c) for c in chunks.values())

@@ -7,6 +7,7 @@ Readers open the live generation (see rag/index/generations.py); ingest opens a 
 from __future__ import annotations
 
 import os
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from rag.config import ChromaSettings, Settings
 from rag.errors import IndexDamagedError, RagError
 from rag.index import generations
 from rag.index.fingerprint import Fingerprint
+from rag.text.pages import PageMap
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
@@ -187,10 +189,26 @@ class ChromaIndex:
         tmp.write_text(text, encoding="utf-8", newline="")
         os.replace(tmp, path)
 
+    def pages_path(self, sha256: str) -> Path:
+        return self.folder / "originals" / f"{sha256}.pages.json"
+
+    def pdf_path(self, sha256: str) -> Path:
+        return self.folder / "originals" / f"{sha256}.pdf"
+
+    def save_pages(self, sha256: str, pages: PageMap, pdf: Path) -> None:
+        """Keep a PDF's page map and a copy of the file, to show cited lines on their page."""
+        path = self.pages_path(sha256)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(pages.to_json(), encoding="utf-8")
+        os.replace(tmp, path)
+        tmp = self.pdf_path(sha256).with_suffix(".tmp")
+        shutil.copyfile(pdf, tmp)
+        os.replace(tmp, self.pdf_path(sha256))
+
     def prune_originals(self, keep: set[str]) -> None:
         folder = self.folder / "originals"
         for path in folder.glob("*") if folder.is_dir() else []:
-            if path.stem not in keep:
+            if path.name.split(".")[0] not in keep:
                 path.unlink(missing_ok=True)
 
     def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import UsageError
+from rag.ingest.html import read_html
+from rag.ingest.pdf import UnreadableDocument, read_pdf
 from rag.types import SourceFile
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+EXTRACTED_SUFFIXES = (".pdf", ".html", ".htm")  # indexed from the text extracted from them
+SUPPORTED_SUFFIXES = (".txt", ".md", *EXTRACTED_SUFFIXES)
 # UTF-32 LE must be tried first: its byte-order mark begins with UTF-16 LE's.
 _BOMS = {codecs.BOM_UTF32_LE: "utf-32", codecs.BOM_UTF32_BE: "utf-32",
          codecs.BOM_UTF16_LE: "utf-16", codecs.BOM_UTF16_BE: "utf-16"}
@@ -36,7 +39,7 @@ def _refusal(path: Path, corpus_dir: Path, max_mb: float) -> str | None:
     if path.is_symlink() and not path.resolve().is_relative_to(corpus_dir.resolve()):
         return "a link pointing outside the corpus folder"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        return "not a .txt or .md file"
+        return "not a .txt, .md, .pdf or .html file"
     if not path.is_file():
         return "not a regular file"
     size = path.stat().st_size / 1e6
@@ -72,12 +75,30 @@ def _binary(text: str) -> bool:
     return len(_CONTROL.findall(text)) > _CONTROL_SHARE * len(text)
 
 
+def _extracted(path: Path, data: bytes, sha256: str) -> tuple[SourceFile | None, str | None]:
+    """A PDF or HTML document: its text extracted, with a PDF's page map."""
+    try:
+        if path.suffix.lower() == ".pdf":
+            pdf_text, pages = read_pdf(data)
+            return SourceFile(doc=path.name, path=path, text=pdf_text, sha256=sha256,
+                              pages=pages), None
+        html, note = decode(data)
+        if html is None:
+            return None, note
+        return SourceFile(doc=path.name, path=path, text=read_html(html), sha256=sha256), note
+    except UnreadableDocument as err:
+        return None, str(err)
+
+
 def read_document(path: Path) -> tuple[SourceFile | None, str | None]:
     """The document at `path` and a note, or None and why it cannot be one."""
     try:
         data = path.read_bytes()
     except OSError as err:
         return None, f"cannot be read ({err.strerror})"
+    sha256 = hashlib.sha256(data).hexdigest()
+    if path.suffix.lower() in EXTRACTED_SUFFIXES:
+        return _extracted(path, data, sha256)
     text, note = decode(data)
     if text is None:
         return None, note
@@ -85,16 +106,15 @@ def read_document(path: Path) -> tuple[SourceFile | None, str | None]:
         return None, "empty"
     if _binary(text):
         return None, "binary, not text (it is full of control characters)"
-    return SourceFile(doc=path.name, path=path, text=text,
-                      sha256=hashlib.sha256(data).hexdigest()), note
+    return SourceFile(doc=path.name, path=path, text=text, sha256=sha256), note
 
 
 def scan_corpus(corpus_dir: Path, metadata_file: str, max_mb: float = 10.0) -> CorpusScan:
     """Documents of `corpus_dir` (sorted by name) and a one-line warning per file skipped or
     read with a caveat. Of identical files only one is a document (a real file before a link)."""
     if not corpus_dir.is_dir():
-        raise UsageError(f"no corpus folder at {corpus_dir}/ — create it with .txt or .md "
-                         "files, or point to one with --corpus DIR")
+        raise UsageError(f"no corpus folder at {corpus_dir}/ — create it with .txt, .md, "
+                         ".pdf or .html files, or point to one with --corpus DIR")
     scan, first = CorpusScan(), dict[str, Path]()
     for path in sorted(corpus_dir.iterdir(), key=lambda p: (p.is_symlink(), p.name)):
         if path.name == metadata_file:

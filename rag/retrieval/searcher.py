@@ -19,12 +19,14 @@ from rag.index.dense import Dense
 from rag.index.fingerprint import Fingerprint
 from rag.index.lexical import LexicalIndex
 from rag.ingest.metadata import DocMeta, docs_named_in, load_metadata
+from rag.text.pages import PageMap
 from rag.text.sentences import sentence_id
 from rag.text.tokens import tokenize
 from rag.types import Chunk, Passage
 
 if TYPE_CHECKING:
     from collections.abc import Container
+    from pathlib import Path
 
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
@@ -63,6 +65,21 @@ class Searcher:
         self.metadata: dict[str, DocMeta] = load_metadata(settings.corpus_dir,
                                                           settings.metadata_file)
         self._originals: dict[str, str] = {}
+        self._pages: dict[str, PageMap | None] = {}
+        self._metadata_from_pdfs()
+
+    def _metadata_from_pdfs(self) -> None:
+        """Title and authors from a PDF's own metadata where metadata.toml gives none."""
+        for doc in self.fingerprint.docs:
+            pages = self.pages(doc)
+            if pages is None or not pages.title:
+                continue
+            meta = self.metadata.get(doc)
+            if meta is None:
+                self.metadata[doc] = DocMeta(title=pages.title, authors=pages.authors,
+                                             note="from the PDF's metadata")
+            elif not meta.authors:
+                meta.authors = pages.authors
 
     def _load_chunks(self) -> dict[str, Chunk]:
         ids, texts, metas = self.index.all_chunks()
@@ -96,6 +113,22 @@ class Searcher:
             path = self.index.original_path(self.fingerprint.docs[doc])
             self._originals[doc] = path.read_text(encoding="utf-8")
         return self._originals[doc]
+
+    def pages(self, doc: str) -> PageMap | None:
+        """A PDF document's page map; None for a text document."""
+        if doc not in self._pages:
+            path = self.index.pages_path(self.fingerprint.docs[doc])
+            self._pages[doc] = (PageMap.from_json(path.read_text(encoding="utf-8"))
+                                if path.is_file() else None)
+        return self._pages[doc]
+
+    def page(self, doc: str, offset: int) -> int | None:
+        pages = self.pages(doc)
+        return None if pages is None else pages.page_at(offset)
+
+    def pdf_path(self, doc: str) -> Path:
+        """The copy of a PDF document the index was built from (its pages are drawn from it)."""
+        return self.index.pdf_path(self.fingerprint.docs[doc])
 
     def embed_question(self, question: str) -> npt.NDArray[np.float32]:
         """The question's vector. The ONNX encoder is called directly: llama-index's

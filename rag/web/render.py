@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.types import Answer, Citation
+from rag.web.pdfpage import marked_boxes, page_png
 
 if TYPE_CHECKING:
     from rag.retrieval.searcher import Searcher
@@ -30,6 +31,7 @@ CSS = """
 .a.error { color: #b00020; }
 .meta, .closest { font-size: .85em; color: var(--body-text-color-subdued); }
 .passage { font-size: .9em; margin: .4em 0; }
+.pdfpage img { max-width: 100%; border: 1px solid #ccc; margin-top: .3em; }
 """
 
 
@@ -76,6 +78,19 @@ def conversation_html(turns: list[Turn]) -> str:
                    f"{_answer_html(i, t)}</div>" for i, t in enumerate(turns))
 
 
+def _page_html(c: Citation, searcher: Searcher) -> str:
+    """For a PDF citation: the page drawn with the cited lines marked, and a link to the page."""
+    pages = searcher.pages(c.doc)
+    if pages is None or c.page is None:
+        return ""
+    pdf = searcher.pdf_path(c.doc)
+    image = page_png(pdf, c.page, marked_boxes(pages.lines_in(c.start, c.end), c.page))
+    link = f"/gradio_api/file={html.escape(str(pdf.resolve()))}#page={c.page}"
+    return (f'<div class="pdfpage"><a href="{link}" target="_blank" rel="noopener">Open page '
+            f'{c.page} of the PDF</a><br><img src="{image}" alt="page {c.page} of '
+            f'{html.escape(c.doc)}, the cited lines marked" data-page="{c.page}"></div>')
+
+
 def source_block(i: int, c: Citation, searcher: Searcher) -> str:
     original = searcher.original(c.doc)
     meta = searcher.metadata.get(c.doc)
@@ -83,12 +98,13 @@ def source_block(i: int, c: Citation, searcher: Searcher) -> str:
     year = str(meta.year) if meta and meta.year else "year not stated"
     before = original[max(0, c.start - CONTEXT):c.start]
     after = original[c.end:c.end + CONTEXT]
+    where = f"page {c.page}, " if c.page is not None else ""
     return (f'<div class="source" id="src-{i}-{c.n}" data-doc="{html.escape(c.doc)}">'
             f"<h4>[{c.n}] {esc(c.title)}</h4>"
-            f'<div class="meta">{esc(authors)} · {esc(year)} · {esc(c.doc)}, characters '
+            f'<div class="meta">{esc(authors)} · {esc(year)} · {esc(c.doc)}, {where}characters '
             f"{c.start}–{c.end}</div>"
             f"<blockquote>…{esc(before)} <mark>{esc(c.quote)}</mark> {esc(after)}…</blockquote>"
-            "</div>")
+            f"{_page_html(c, searcher)}</div>")
 
 
 def sources_html(turns: list[Turn]) -> str:
@@ -109,7 +125,8 @@ def plain_text(answer: Answer | None) -> str:
     """The answer with a numbered reference list, for copying."""
     if answer is None:
         return ""
-    refs = [f"[{c.n}] {c.title}. {c.doc}, characters {c.start}-{c.end}: "
+    refs = [f"[{c.n}] {c.title}. {c.doc}, {f'page {c.page}, ' if c.page else ''}"
+            f"characters {c.start}-{c.end}: "
             f"\"{' '.join(c.quote.split())}\"" for c in answer.citations]
     head = f"{answer.short_answer}\n\n" if answer.short_answer else ""
     return head + answer.answer + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
