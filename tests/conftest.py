@@ -96,3 +96,23 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = get_settings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("real") / "idx")
     ingest(settings, progress=False)
     return settings
+
+
+@pytest.fixture(scope="session")
+def pdf_index(real_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The session's real index, copied, after the corpus's first document was replaced by a
+    PDF made from it (eval/pdf_corpus.py) and the corpus ingested again (incrementally).
+    Yields (settings, the ingest report, the PDF's path)."""
+    import subprocess
+    import sys
+
+    from rag.index.build import ingest
+
+    root = tmp_path_factory.mktemp("pdf")
+    subprocess.run([sys.executable, str(ROOT / "eval" / "pdf_corpus.py"), str(root / "corpus"),
+                    "--corpus", str(CORPUS), "--docs", DOCS[0]], check=True, cwd=ROOT,
+                   capture_output=True)
+    shutil.copytree(real_index.index_dir, root / "idx")
+    settings = get_settings(corpus_dir=root / "corpus", index_dir=root / "idx")
+    report = ingest(settings, progress=False)
+    return settings, report, root / "corpus" / f"{Path(DOCS[0]).stem}.pdf"

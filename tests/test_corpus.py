@@ -32,7 +32,8 @@ def test_the_corpus_copy_is_byte_for_byte_the_shared_original() -> None:
     ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
     ("control.txt", b"\x01\x02\x03\x04 abc", "control characters"),
     ("utf16.txt", b"\xff\xfeR\x00\x00\xd8", "not valid UTF-16"),
-    ("paper.pdf", b"%PDF-1.4", "not a .txt or .md file"),
+    ("paper.pdf", b"%PDF-1.4", "not a readable PDF"),
+    ("paper.docx", b"PK\x03\x04", "not a .txt, .md, .pdf or .html file"),
 ])
 def test_bad_files_are_skipped_with_a_one_line_warning(tmp_path: Path, name: str,
                                                        content: bytes, reason: str) -> None:

@@ -28,17 +28,14 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def ui(real_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python ui.py` on a free port, serving the session's real index."""
+def serve(corpus: Path, index: Path, log_path: Path) -> Iterator[str]:
+    """`python ui.py` on a free port for this corpus and index; its URL."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("ui") / "ui.log"
     log = log_path.open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_LLM__API_KEY"] = SECRET  # configured, so it must never show
     process = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port),
-                                "--corpus", str(real_index.corpus_dir),
-                                "--index", str(real_index.index_dir)],
+                                "--corpus", str(corpus), "--index", str(index)],
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
@@ -57,6 +54,21 @@ def ui(real_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 @pytest.fixture(scope="module")
+def ui(real_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python ui.py` on a free port, serving the session's real index."""
+    yield from serve(real_index.corpus_dir, real_index.index_dir,
+                     tmp_path_factory.mktemp("ui") / "ui.log")
+
+
+@pytest.fixture(scope="module")
+def pdf_ui(pdf_index: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The page over the corpus whose first document is a PDF (conftest `pdf_index`)."""
+    settings = pdf_index[0]
+    yield from serve(settings.corpus_dir, settings.index_dir,
+                     tmp_path_factory.mktemp("pdf-ui") / "ui.log")
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         message = "needs Debian's Chromium: apt-get install -y chromium"
@@ -69,6 +81,35 @@ def browser() -> Iterator[Any]:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         yield launched
         launched.close()
+
+
+def test_a_pdf_citation_shows_its_page_with_the_cited_lines_marked(pdf_ui: str,
+                                                                    browser: Any) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(pdf_ui)
+    ask(page, "What share of the EAEU's GDP does Russia account for?")
+    marker = page.locator("#conversation a.cite").first
+    marker.wait_for(timeout=30_000)
+    marker.click()
+    shown = page.locator("#sources .source:target")
+    shown.wait_for(state="visible", timeout=10_000)
+    assert shown.get_attribute("data-doc") == "000_c198081f43e7425d.pdf"
+    assert "90 percent" in shown.locator("mark").inner_text()
+    image = shown.locator(".pdfpage img")
+    image.wait_for(state="visible", timeout=10_000)
+    number = image.get_attribute("data-page")
+    assert number and f"page {number}," in shown.locator(".meta").inner_text()
+    size = image.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert size[0] > 500 and size[1] > 700  # a whole page drawn, not a placeholder
+    link = shown.locator(".pdfpage a").get_attribute("href")
+    assert link is not None and link.endswith(f"#page={number}")
+    with urllib.request.urlopen(pdf_ui.rstrip("/") + link.split("#")[0], timeout=30) as got:
+        assert got.read(5) == b"%PDF-"
+    shown.screenshot(path=ARTIFACTS / "4-pdf-page.png")
+    assert errors == []
 
 
 def ask(page: Any, question: str) -> None:

@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-GAP = 2.5  # a horizontal gap wider than this many character heights splits a line
+GAP = 1.5  # a horizontal gap wider than this many character heights splits a line (a
+# word space is under one: a gutter between columns or table cells is wider)
 TWO_COLUMN_ROWS = 3  # rows with text on both sides of the middle that make a page two-column
 
 
