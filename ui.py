@@ -43,7 +43,7 @@ def main() -> int:
     page.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=False, css=CSS,
         footer_links=["api"], show_error=False, quiet=True, prevent_thread_lock=smoke,
-        allowed_paths=[str(settings.index_dir.resolve())])  # "Open page N of the PDF" links
+        allowed_paths=[str(settings.corpus_dir.resolve())])  # "Open page N of the PDF" links
     if smoke:  # CI runs the README's first command: check the page, then stop
         try:
             return smoke_test(f"http://127.0.0.1:{args.port}/", started)

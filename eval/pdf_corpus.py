@@ -5,9 +5,10 @@
 Copies the corpus folder to OUT_DIR and replaces each chosen text document (default: all)
 with a PDF of the same stem: A4 pages holding the text's lines as they are, a running header
 (the title) and a page number on every page, title and author in the PDF's metadata.
-Its entry in metadata.toml is renamed with it. `rag eval --corpus OUT_DIR` maps the gold set's "paper.txt" to "paper.pdf" (rag.evaluate.gold
-`rebase`). Needs reportlab (in the dev extra); uses DejaVu Sans where Debian has it (it covers
-the corpus's characters), else Helvetica.
+Its entry in metadata.toml is renamed with it. `rag eval --corpus OUT_DIR` maps the
+gold set's "paper.txt" to "paper.pdf" (rag.evaluate.gold `rebase`). Needs reportlab (in
+the dev extra); uses DejaVu Sans where Debian has it (it covers the corpus's characters),
+else Helvetica.
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ class Settings(BaseSettings):
 
     corpus_dir: Path = Field(
         default=Path("corpus"),
-        description="Folder of .txt/.md documents; a file name is the document id.",
+        description="Folder of .txt/.md/.pdf/.html documents; a file name is the document id.",
     )
     index_dir: Path = Field(
         default=Path(".rag"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 
-from rag.text.pages import PageMap
+from rag.pages import PageMap
 
 ChunkKind = Literal["text", "table"]
 

@@ -213,10 +213,15 @@ def test_the_page_listens_on_loopback_only(ui: str) -> None:
     assert "default 127.0.0.1" in help_text
 
 
-def test_no_control_reads_files_outside_the_corpus_and_index(ui: str) -> None:
+def test_no_control_reads_files_outside_the_corpus(ui: str, real_index: Any) -> None:
     from gradio_client import Client
 
-    for path in ["/etc/passwd", "README.md", "corpus/../pyproject.toml", "../.rag/CURRENT.json"]:
+    corpus, index = real_index.corpus_dir.resolve(), real_index.index_dir.resolve()
+    # The corpus's documents are served (a PDF citation links to its page); nothing else.
+    served = urllib.request.urlopen(f"{ui}gradio_api/file={corpus}/metadata.toml", timeout=10)
+    assert b"title" in served.read()
+    for path in ["/etc/passwd", "README.md", "corpus/../pyproject.toml", "../.rag/CURRENT.json",
+                 f"{corpus}/../pyproject.toml", f"{index}/CURRENT.json"]:
         for route in ("gradio_api/file=", "file="):
             try:
                 body = urllib.request.urlopen(ui + route + path, timeout=10).read().decode()

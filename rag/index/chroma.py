@@ -18,7 +18,7 @@ from rag.config import ChromaSettings, Settings
 from rag.errors import IndexDamagedError, RagError
 from rag.index import generations
 from rag.index.fingerprint import Fingerprint
-from rag.text.pages import PageMap
+from rag.pages import PageMap
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode

@@ -7,12 +7,13 @@ page and line boxes of any span. Layout (columns, running headers) is rag/ingest
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
 from rag.errors import UsageError
 from rag.ingest.layout import Run, furniture, key, reading_order, rows, runs
-from rag.text.pages import Line, PageMap
+from rag.pages import Line, PageMap
 
 PARAGRAPH_GAP = 1.3  # a line pitch this many times the page's usual one starts a paragraph
 _SENTENCE_END = re.compile(r"[.!?:”\"’)]\s*$")
@@ -46,7 +47,7 @@ def _open(data: bytes) -> Any:
 def _paragraph_pitch(rows_: list[list[Run]]) -> float:
     """Baseline-to-baseline distance above which a row starts a new paragraph: PARAGRAPH_GAP
     times the page's usual line pitch."""
-    pitches = sorted(a[0].box[1] - b[0].box[1] for a, b in zip(rows_, rows_[1:], strict=False)
+    pitches = sorted(a[0].box[1] - b[0].box[1] for a, b in itertools.pairwise(rows_)
                      if a[0].box[1] > b[0].box[1])
     return PARAGRAPH_GAP * pitches[len(pitches) // 2] if pitches else float("inf")
 

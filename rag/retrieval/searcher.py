@@ -19,7 +19,7 @@ from rag.index.dense import Dense
 from rag.index.fingerprint import Fingerprint
 from rag.index.lexical import LexicalIndex
 from rag.ingest.metadata import DocMeta, docs_named_in, load_metadata
-from rag.text.pages import PageMap
+from rag.pages import PageMap
 from rag.text.sentences import sentence_id
 from rag.text.tokens import tokenize
 from rag.types import Chunk, Passage

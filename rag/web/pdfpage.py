@@ -12,7 +12,7 @@ import functools
 import io
 from pathlib import Path
 
-from rag.text.pages import Line
+from rag.pages import Line
 
 SCALE = 1.25  # pixels per PDF point: an A4 page is 744 x 1052
 MARK = (255, 208, 0, 90)  # translucent yellow over the cited lines

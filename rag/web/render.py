@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from rag.types import Answer, Citation
 from rag.web.pdfpage import marked_boxes, page_png
@@ -83,11 +84,14 @@ def _page_html(c: Citation, searcher: Searcher) -> str:
     pages = searcher.pages(c.doc)
     if pages is None or c.page is None:
         return ""
-    pdf = searcher.pdf_path(c.doc)
-    image = page_png(pdf, c.page, marked_boxes(pages.lines_in(c.start, c.end), c.page))
-    link = f"/gradio_api/file={html.escape(str(pdf.resolve()))}#page={c.page}"
-    return (f'<div class="pdfpage"><a href="{link}" target="_blank" rel="noopener">Open page '
-            f'{c.page} of the PDF</a><br><img src="{image}" alt="page {c.page} of '
+    image = page_png(searcher.pdf_path(c.doc), c.page,
+                     marked_boxes(pages.lines_in(c.start, c.end), c.page))
+    # The corpus folder is the one the page serves files from (ui.py `allowed_paths`).
+    corpus_file = (searcher.settings.corpus_dir / c.doc).resolve()
+    link = (f'<a href="/gradio_api/file={html.escape(quote(str(corpus_file)))}#page={c.page}" '
+            f'target="_blank" rel="noopener">Open page {c.page} of the PDF</a><br>'
+            if corpus_file.is_file() else "")
+    return (f'<div class="pdfpage">{link}<img src="{image}" alt="page {c.page} of '
             f'{html.escape(c.doc)}, the cited lines marked" data-page="{c.page}"></div>')
 
 
