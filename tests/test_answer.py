@@ -35,7 +35,8 @@ def check_schema(obj: dict[str, Any]) -> None:
         assert s["citations"] and set(s["citations"]) <= numbers  # every sentence cited
         assert isinstance(s["support"], float)
     for c in obj["citations"]:
-        assert set(c) == {"n", "doc", "title", "chunk_id", "start", "end", "quote"}
+        assert set(c) == {"n", "doc", "title", "chunk_id", "start", "end", "page", "quote"}
+        assert c["page"] is None  # a text document has no pages
         original = (CORPUS / c["doc"]).read_text("utf-8")
         assert c["quote"] == original[c["start"]:c["end"]]  # exact slice of the original
         assert c["chunk_id"] in {p["chunk_id"] for p in obj["retrieved"]}  # only retrieved text

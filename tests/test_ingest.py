@@ -131,7 +131,7 @@ def test_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path, settings_for: 
     with pytest.raises(UsageError, match="no corpus folder"):
         ingest(settings_for(tmp_path / "missing"), progress=False)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match=r"no \.txt or \.md documents"):
+    with pytest.raises(UsageError, match=r"no \.txt, \.md, \.pdf or \.html documents"):
         ingest(settings_for(tmp_path / "empty"), progress=False)
 
 

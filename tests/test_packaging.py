@@ -34,3 +34,41 @@ def test_the_wheel_holds_every_module_and_data_file(tmp_path: Path) -> None:
     text = zipfile.ZipFile(wheel).read(points).decode()
     assert "[rag.backends]" in text
     assert "extractive = rag.answering.backends.extractive:SPEC" in text
+
+
+def _default_install() -> set[str]:
+    """Distributions the default install pulls in (no extras), by walking the requirements."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = ["policy-rag"]
+    while todo:
+        name = todo.pop()
+        try:
+            dist = distribution(name)
+        except PackageNotFoundError:  # a platform-only requirement not installed here
+            continue
+        key = dist.metadata["Name"].lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        for spec in dist.requires or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen
+
+
+def test_nothing_in_the_default_install_is_agpl() -> None:
+    from importlib.metadata import distribution
+
+    installed = _default_install()
+    assert {"pypdfium2", "beautifulsoup4", "pillow", "chromadb"} <= installed
+    for name in sorted(installed):
+        meta = distribution(name).metadata
+        short = meta.get("License", "") or ""  # a name, unless a whole licence text is pasted
+        text = " ".join([short if len(short) < 200 else "", meta.get("License-Expression", "")
+                         or "", *meta.get_all("Classifier", [])])
+        assert "AGPL" not in text and "Affero" not in text, name
