@@ -19,10 +19,12 @@ from tests import pdfs
 
 
 def page_texts(path: Path) -> list[str]:
-    """The PDF's own text of each page (PDFium, whitespace collapsed)."""
+    """The PDF's own text of each page (PDFium, whitespace collapsed; its mark for a hyphen
+    that ends a line read as the hyphen and the line break it stands for)."""
     document = pypdfium2.PdfDocument(path)
     try:
-        return [" ".join(document[i].get_textpage().get_text_range().split())
+        return [" ".join(document[i].get_textpage().get_text_range().replace("\ufffe", "-\n")
+                         .split())
                 for i in range(len(document))]
     finally:
         document.close()

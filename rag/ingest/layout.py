@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 GAP = 1.5  # a horizontal gap wider than this many character heights splits a line (a
 # word space is under one: a gutter between columns or table cells is wider)
+# PDFium gives a hyphen that ends a line as one of these (character API, text API), no "\r\n"
+LINE_END_HYPHEN = ("\x02", "\ufffe")
 TWO_COLUMN_ROWS = 3  # rows with text on both sides of the middle that make a page two-column
 
 
@@ -50,7 +52,10 @@ def runs(textpage: object) -> list[Run]:
     runs, run = [], Run()
     for i in range(raw.FPDFText_CountChars(tp)):
         char = chr(raw.FPDFText_GetUnicode(tp, i) or 32)
-        if char in "\r\n\x02\ufffe":
+        if char == "\r":  # PDFium ends a line with "\r\n"
+            continue
+        if char == "\n" or char in LINE_END_HYPHEN:
+            run.add("-" if char in LINE_END_HYPHEN else "", None)
             runs.append(run)
             run = Run()
             continue
