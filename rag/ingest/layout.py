@@ -6,6 +6,8 @@ reading order (on a two-column page the left column, then the right, between ful
 lines), and running headers and footers, which only a position can tell from text, are left
 out. Everything else (hyphenation, page numbers, tables, unwrapping) is the cleaning that every
 document gets (rag/ingest/clean.py).
+Bump `fingerprint.CLEANING_VERSION` whenever a rule here changes: the index fingerprint
+records it, so that PDFs already indexed are read again.
 """
 
 from __future__ import annotations

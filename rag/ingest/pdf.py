@@ -3,6 +3,8 @@
 Read with pypdfium2 (PDFium's text layer; BSD-3/Apache-2.0, imported only when a corpus holds a
 PDF). The extracted text is what the index stores and citations quote; its `PageMap` gives the
 page and line boxes of any span. Layout (columns, running headers) is rag/ingest/layout.py.
+Bump `fingerprint.CLEANING_VERSION` whenever a rule here changes: the index fingerprint
+records it, so that PDFs already indexed are read again.
 """
 
 from __future__ import annotations
