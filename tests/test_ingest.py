@@ -4,12 +4,14 @@ The embedding model is the deterministic fake of conftest (it records what it em
 these tests can tell exactly which documents were re-embedded.
 """
 
+import itertools
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rag.config import get_settings
 from rag.errors import FingerprintMismatchError, UsageError
 from rag.index.build import ingest
 from rag.index.chroma import ChromaIndex
@@ -141,8 +143,35 @@ def test_each_distinct_text_is_embedded_once_in_length_sorted_batches() -> None:
     fake = FakeEmbedding()
     texts = ["a much longer text of many words here", "short one", "mid length text",
              "short one", "x", "mid length text"]
-    vectors = _embed(fake, texts, batch_size=2, progress=False)
+    vectors = _embed(fake, texts, batch_size=2)
     assert sorted(fake.embedded) == sorted(set(texts))  # duplicates embedded once
     assert fake.embedded == sorted(set(texts), key=len)  # batches of similar length
     assert vectors == [fake._vector(t) for t in texts]  # in the caller's order
 
+
+
+def test_documents_are_embedded_and_written_a_group_at_a_time(
+        corpus_copy: Path, settings_for: Any, fake_embedder: FakeEmbedding,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With a small group size every document is written before the next group is embedded
+    (so memory holds one group's vectors), and the index is the same as in one group."""
+    from rag.index import stream
+
+    whole = ingest(settings_for(corpus_copy), progress=False)
+    one_group = ChromaIndex(settings_for(corpus_copy)).all_chunks()[0]
+    events: list[str] = []
+    embed_batch = fake_embedder.get_text_embedding_batch
+    replace_doc = ChromaIndex.replace_doc
+    monkeypatch.setattr(stream, "STREAM_TEXTS", 300)
+    monkeypatch.setattr(type(fake_embedder), "get_text_embedding_batch",
+                        lambda self, texts, **kw: events.append("embed") or embed_batch(texts))
+    monkeypatch.setattr(ChromaIndex, "replace_doc",
+                        lambda self, doc, *rows: events.append(f"write {doc}")
+                        or replace_doc(self, doc, *rows))
+    settings = get_settings(corpus_dir=corpus_copy, index_dir=tmp_path / "grouped")
+    grouped = ingest(settings, progress=False)
+    writes = [i for i, e in enumerate(events) if e.startswith("write")]
+    assert len(writes) == len(DOCS)
+    assert any("embed" in events[i:j] for i, j in itertools.pairwise(writes))  # interleaved
+    assert (grouped.chunks, grouped.documents) == (whole.chunks, whole.documents)
+    assert sorted(ChromaIndex(settings).all_chunks()[0]) == sorted(one_group)

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
-from rag.embedding.embed import dimension, get_embedder, max_tokens, token_counter
+from rag.embedding.embed import dimension, get_embedder, max_tokens
 from rag.errors import FingerprintMismatchError, UsageError
 from rag.index import generations
 from rag.index.chroma import ChromaIndex, SentenceRows, doc_counts
 from rag.index.fingerprint import Fingerprint
 from rag.index.lexical import LexicalIndex
-from rag.index.nodes import embed_documents
-from rag.ingest.chunk import chunk_document
+from rag.index.stream import write_documents
 from rag.ingest.corpus import CorpusScan, scan_corpus
 from rag.types import SourceFile
 
@@ -183,12 +182,4 @@ def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Finger
         raise FingerprintMismatchError(f"the index holds {fingerprint.dim}-dimensional vectors, "
                                        f"{model} makes {dim} — run `rag ingest --rebuild`")
     fingerprint.dim = dim
-    chunks = {s.doc: chunk_document(s, settings.chunk, token_counter(model)) for s in todo}
-    embedded = embed_documents(embedder, chunks, settings.embed.batch_size, progress)
-    for source in todo:
-        index.save_original(source.sha256, source.text)
-        if source.pages is not None:
-            index.save_pages(source.sha256, source.pages, source.path)
-        index.replace_doc(source.doc, *embedded[source.doc])
-        fingerprint.docs[source.doc] = source.sha256
-    return sum(len(c) for c in chunks.values())
+    return write_documents(index, embedder, todo, settings, fingerprint, progress)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.index.chroma import SentenceRows
 from rag.text.sentences import row_in_context, sentence_id
@@ -45,10 +45,11 @@ def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:
 
 
 def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], batch_size: int,
-                    progress: bool) -> dict[str, tuple[list[TextNode], SentenceRows]]:
-    """Embed every chunk and every distinct sentence (one progress bar for all documents)."""
+                    bar: Any = None) -> dict[str, tuple[list[TextNode], SentenceRows]]:
+    """Embed every chunk and every distinct sentence of these documents (`bar`, a tqdm
+    progress bar, counts the texts)."""
     sentences = {doc: unique_sentences(doc_chunks) for doc, doc_chunks in chunks.items()}
-    vectors = iter(_embed(embedder, _texts(chunks, sentences), batch_size, progress))
+    vectors = iter(_embed(embedder, _texts(chunks, sentences), batch_size, bar))
     result: dict[str, tuple[list[TextNode], SentenceRows]] = {}
     for doc, doc_chunks in chunks.items():
         result[doc] = ([to_node(chunk, next(vectors)) for chunk in doc_chunks], SentenceRows())
@@ -74,20 +75,19 @@ def _texts(chunks: dict[str, list[Chunk]],
 
 
 def _embed(embedder: BaseEmbedding, texts: list[str], batch_size: int,
-           progress: bool) -> list[list[float]]:
+           bar: Any = None) -> list[list[float]]:
     """The vector of each text, in order. Each distinct text is embedded once, and batches
     hold texts of similar length: a batch is padded to its longest text, so mixing 256-token
     chunks with 20-token sentences made the model compute mostly padding (length-sorted
     batches embed the corpus 1.8x faster)."""
-    from tqdm import tqdm
-
     distinct = sorted(set(texts), key=len)
     found: dict[str, list[float]] = {}
-    # disable=None: tqdm shows the bar on a terminal only, not in logs.
-    with tqdm(total=len(distinct), unit="text", desc="Embedding",
-              disable=None if progress else True) as bar:
-        for i in range(0, len(distinct), batch_size):
-            batch = distinct[i:i + batch_size]
-            found.update(zip(batch, embedder.get_text_embedding_batch(batch), strict=True))
+    if bar is not None:
+        bar.total = (bar.total or 0) + len(distinct)
+        bar.refresh()
+    for i in range(0, len(distinct), batch_size):
+        batch = distinct[i:i + batch_size]
+        found.update(zip(batch, embedder.get_text_embedding_batch(batch), strict=True))
+        if bar is not None:
             bar.update(len(batch))
     return [found[text] for text in texts]
