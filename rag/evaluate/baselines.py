@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag.evaluate.gold import document_text
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -39,11 +41,22 @@ class VanillaLlamaIndex:
 
     def __init__(self, files: list[Path], embed_model: Any) -> None:
         import chromadb
-        from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+        from llama_index.core import (
+            Document,
+            SimpleDirectoryReader,
+            StorageContext,
+            VectorStoreIndex,
+        )
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        documents = SimpleDirectoryReader(input_files=[str(f) for f in files]).load_data()
+        text_files = [f for f in files if f.suffix.lower() in (".txt", ".md")]
+        documents = SimpleDirectoryReader(input_files=[str(f) for f in text_files]).load_data(
+            ) if text_files else []
+        # A PDF or HTML file: the text our ingest extracts (SimpleDirectoryReader would need
+        # pypdf, and the comparison is of retrieval, not of PDF readers).
+        documents += [Document(text=document_text(f), metadata={"file_name": f.name})
+                      for f in files if f not in text_files]
         client = chromadb.EphemeralClient()
         collection = client.create_collection(f"vanilla-{uuid.uuid4().hex}")
         storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(
@@ -72,7 +85,7 @@ class PlainBM25:
         splitter = TokenTextSplitter(chunk_size=chunk_tokens, chunk_overlap=0)
         self.passages = [Hit(f.name, piece)
                          for f in files
-                         for piece in splitter.split_text(f.read_text(encoding="utf-8"))]
+                         for piece in splitter.split_text(document_text(f))]
         self.stemmer = Stemmer.Stemmer("english")
         self.retriever = bm25s.BM25()
         self.retriever.index(self._tokens([p.text for p in self.passages]), show_progress=False)
