@@ -154,7 +154,8 @@ def test_documents_are_embedded_and_written_a_group_at_a_time(
         corpus_copy: Path, settings_for: Any, fake_embedder: FakeEmbedding,
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With a small group size every document is written before the next group is embedded
-    (so memory holds one group's vectors), and the index is the same as in one group."""
+    (so memory holds one group's vectors), no text is embedded twice, and the index is the
+    same as in one group."""
     from rag.index import stream
 
     whole = ingest(settings_for(corpus_copy), progress=False)
@@ -163,8 +164,10 @@ def test_documents_are_embedded_and_written_a_group_at_a_time(
     embed_batch = fake_embedder.get_text_embedding_batch
     replace_doc = ChromaIndex.replace_doc
     monkeypatch.setattr(stream, "STREAM_TEXTS", 300)
+    embedded: list[str] = []
     monkeypatch.setattr(type(fake_embedder), "get_text_embedding_batch",
-                        lambda self, texts, **kw: events.append("embed") or embed_batch(texts))
+                        lambda self, texts, **kw: events.append("embed") or embedded.extend(texts)
+                        or embed_batch(texts))
     monkeypatch.setattr(ChromaIndex, "replace_doc",
                         lambda self, doc, *rows: events.append(f"write {doc}")
                         or replace_doc(self, doc, *rows))
@@ -174,4 +177,5 @@ def test_documents_are_embedded_and_written_a_group_at_a_time(
     assert len(writes) == len(DOCS)
     assert any("embed" in events[i:j] for i, j in itertools.pairwise(writes))  # interleaved
     assert (grouped.chunks, grouped.documents) == (whole.chunks, whole.documents)
+    assert len(embedded) == len(set(embedded))  # a text of an earlier group is not embedded again
     assert sorted(ChromaIndex(settings).all_chunks()[0]) == sorted(one_group)

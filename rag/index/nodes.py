@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from rag.index.chroma import SentenceRows
 from rag.text.sentences import row_in_context, sentence_id
@@ -45,11 +49,12 @@ def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:
 
 
 def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], batch_size: int,
-                    bar: Any = None) -> dict[str, tuple[list[TextNode], SentenceRows]]:
+                    bar: Any = None, cache: VectorCache | None = None
+                    ) -> dict[str, tuple[list[TextNode], SentenceRows]]:
     """Embed every chunk and every distinct sentence of these documents (`bar`, a tqdm
-    progress bar, counts the texts)."""
+    progress bar, counts the texts; `cache` holds recently embedded texts)."""
     sentences = {doc: unique_sentences(doc_chunks) for doc, doc_chunks in chunks.items()}
-    vectors = iter(_embed(embedder, _texts(chunks, sentences), batch_size, bar))
+    vectors = iter(_embed(embedder, _texts(chunks, sentences), batch_size, bar, cache))
     result: dict[str, tuple[list[TextNode], SentenceRows]] = {}
     for doc, doc_chunks in chunks.items():
         result[doc] = ([to_node(chunk, next(vectors)) for chunk in doc_chunks], SentenceRows())
@@ -74,20 +79,47 @@ def _texts(chunks: dict[str, list[Chunk]],
     return texts + [text for found in sentences.values() for text, _, _ in found.values()]
 
 
+class VectorCache:
+    """The vectors of the last `size` distinct texts embedded (float32: 1.5 kB each), so that a
+    text recurring in a later group of documents (a boilerplate sentence, a copy of a
+    document) is not embedded again, in memory that does not grow with the corpus."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._vectors: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+
+    def get(self, text: str) -> list[float] | None:
+        vector = self._vectors.get(text)
+        if vector is None:
+            return None
+        self._vectors.move_to_end(text)
+        return [float(v) for v in vector]
+
+    def put(self, text: str, vector: list[float]) -> None:
+        self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        if len(self._vectors) > self.size:
+            self._vectors.popitem(last=False)
+
+
 def _embed(embedder: BaseEmbedding, texts: list[str], batch_size: int,
-           bar: Any = None) -> list[list[float]]:
-    """The vector of each text, in order. Each distinct text is embedded once, and batches
-    hold texts of similar length: a batch is padded to its longest text, so mixing 256-token
-    chunks with 20-token sentences made the model compute mostly padding (length-sorted
-    batches embed the corpus 1.8x faster)."""
-    distinct = sorted(set(texts), key=len)
-    found: dict[str, list[float]] = {}
+           bar: Any = None, cache: VectorCache | None = None) -> list[list[float]]:
+    """The vector of each text, in order. Each distinct text is embedded once (and not again
+    while `cache` holds it), and batches hold texts of similar length: a batch is padded to its
+    longest text, so mixing 256-token chunks with 20-token sentences made the model compute
+    mostly padding (length-sorted batches embed the corpus 1.8x faster)."""
+    found: dict[str, list[float]] = {} if cache is None else {
+        text: vector for text in set(texts) if (vector := cache.get(text)) is not None}
+    distinct = sorted(set(texts) - set(found), key=len)
     if bar is not None:
         bar.total = (bar.total or 0) + len(distinct)
         bar.refresh()
     for i in range(0, len(distinct), batch_size):
         batch = distinct[i:i + batch_size]
-        found.update(zip(batch, embedder.get_text_embedding_batch(batch), strict=True))
+        vectors = embedder.get_text_embedding_batch(batch)
+        found.update(zip(batch, vectors, strict=True))
+        if cache is not None:
+            for text, vector in zip(batch, vectors, strict=True):
+                cache.put(text, vector)
         if bar is not None:
             bar.update(len(batch))
     return [found[text] for text in texts]

@@ -12,7 +12,7 @@ from rag.config import ChunkSettings, Settings
 from rag.embedding.embed import token_counter
 from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.index.fingerprint import Fingerprint
-from rag.index.nodes import embed_documents
+from rag.index.nodes import VectorCache, embed_documents
 from rag.ingest.chunk import chunk_document
 from rag.types import Chunk, SourceFile
 
@@ -28,11 +28,11 @@ def write_documents(index: ChromaIndex, embedder: BaseEmbedding, todo: list[Sour
     """Embed and write every document of `todo`; the number of chunks written."""
     from tqdm import tqdm
 
-    counter, written = token_counter(settings.embed.model), 0
+    counter, written, cache = token_counter(settings.embed.model), 0, VectorCache()
     # disable=None: tqdm shows the bar on a terminal only, not in logs.
     with tqdm(total=0, unit="text", desc="Embedding", disable=None if progress else True) as bar:
         for group in groups(todo, settings.chunk, counter):
-            embedded = embed_documents(embedder, group, settings.embed.batch_size, bar)
+            embedded = embed_documents(embedder, group, settings.embed.batch_size, bar, cache)
             for source in (s for s in todo if s.doc in group):
                 _write(index, source, embedded[source.doc])
                 fingerprint.docs[source.doc] = source.sha256
