@@ -9,10 +9,6 @@ from rag.types import Answer
 QUOTE_CHARS = 300
 
 
-def _page(page: int | None) -> str:
-    return "" if page is None else f"page {page}, "
-
-
 def _short(text: str, limit: int = QUOTE_CHARS) -> str:
     flat = " ".join(text.replace("■", " ").split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
@@ -27,8 +23,8 @@ def render_answer(answer: Answer) -> str:
                   f"     \"{_short(p.text, 200)}\"" for p in answer.retrieved[:3]]
     else:
         lines.append("Sources:")
-        lines += [f"  [{c.n}] {c.title}\n      {c.doc}, {_page(c.page)}characters {c.start}-"
-                  f"{c.end}\n      \"{_short(c.quote)}\"" for c in answer.citations]
+        lines += [f"  [{c.n}] {c.title}\n      {c.doc}, {c.location()}\n"
+                  f"      \"{_short(c.quote)}\"" for c in answer.citations]
     if answer.confidence is not None:
         lines.append(f"Confidence: {answer.confidence:.2f}")
     lines += [f"Note: {note}" for note in answer.notes]

@@ -103,6 +103,11 @@ class Citation:
     quote: str
     page: int | None = None  # 1-based page of a PDF where the span begins; None for text
 
+    def location(self, dash: str = "-") -> str:
+        """Where the span is: "page 3, characters 10-20" ("characters 10-20" in a text file)."""
+        page = "" if self.page is None else f"page {self.page}, "
+        return f"{page}characters {self.start}{dash}{self.end}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "doc": self.doc, "title": self.title, "chunk_id": self.chunk_id,
                 "start": self.start, "end": self.end, "page": self.page, "quote": self.quote}

@@ -6,7 +6,6 @@ question), summary.json, summary.md, chart.png and failures.md.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,6 @@ class EvalOptions:
 
 
 def _original(corpus_dir: Path) -> Any:
-    @functools.cache
     def read(doc: str) -> str:
         return document_text(corpus_dir / doc)
     return read

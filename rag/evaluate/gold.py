@@ -7,6 +7,7 @@ or a digit the hyphen stays: "Post-\\nSoviet" -> "Post-Soviet").
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Literal
@@ -80,8 +81,17 @@ def load_gold(path: Path) -> list[GoldItem]:
 
 
 def document_text(path: Path) -> str:
-    """The text a document is indexed from (a PDF's or HTML page's extracted text); "" if none."""
-    source = read_document(path)[0] if path.is_file() else None
+    """The text a document is indexed from (a PDF's or HTML page's extracted text); "" if none.
+    Read once per version of the file: the gold check, the scoring and both baselines ask."""
+    if not path.is_file():
+        return ""
+    stat = path.stat()
+    return _document_text(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _document_text(path: Path, mtime_ns: int, size: int) -> str:
+    source = read_document(path)[0]
     return source.text if source is not None else ""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,9 +185,7 @@ class ChromaIndex:
         """Keep the exact text a document was indexed from: quotes are sliced from it."""
         path = self.original_path(sha256)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, path)
+        _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
     def pages_path(self, sha256: str) -> Path:
         return self.folder / "originals" / f"{sha256}.pages.json"
@@ -197,13 +195,9 @@ class ChromaIndex:
 
     def save_pages(self, sha256: str, pages: PageMap, pdf: Path) -> None:
         """Keep a PDF's page map and a copy of the file, to show cited lines on their page."""
-        path = self.pages_path(sha256)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(pages.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
-        tmp = self.pdf_path(sha256).with_suffix(".tmp")
-        shutil.copyfile(pdf, tmp)
-        os.replace(tmp, self.pdf_path(sha256))
+        _replace(self.pages_path(sha256),
+                 lambda tmp: tmp.write_text(pages.to_json(), encoding="utf-8"))
+        _replace(self.pdf_path(sha256), lambda tmp: shutil.copyfile(pdf, tmp))
 
     def prune_originals(self, keep: set[str]) -> None:
         folder = self.folder / "originals"
@@ -215,3 +209,10 @@ class ChromaIndex:
         """Ids, texts and metadata of every chunk."""
         got = get_all(self.collection, ["documents", "metadatas"])
         return got["ids"], got["documents"], got["metadatas"]
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write `path` through a temporary file and rename it over: never half written."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)

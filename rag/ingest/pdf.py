@@ -54,27 +54,35 @@ def _paragraph_pitch(rows_: list[list[Run]]) -> float:
     return PARAGRAPH_GAP * pitches[len(pitches) // 2] if pitches else float("inf")
 
 
-def _emit(page: int, rows_: list[list[Run]], pieces: list[str], lines: list[Line],
-          offset: int) -> int:
-    """Append one page's rows to `pieces` (a row's runs joined by a space, a paragraph gap as
-    a blank line) and their boxes to `lines`; the new offset."""
+class _Text:
+    """The extracted text as it is built: its pieces, and its length (the next offset)."""
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.length = 0
+
+    def add(self, piece: str) -> int:
+        """Append `piece`; the offset at which it starts."""
+        self.pieces.append(piece)
+        self.length += len(piece)
+        return self.length - len(piece)
+
+
+def _emit(page: int, rows_: list[list[Run]], text: _Text, lines: list[Line]) -> None:
+    """Append one page's rows to `text` (a row's runs joined by a space, a paragraph gap as
+    a blank line) and their boxes to `lines`."""
     previous: Run | None = None
     paragraph = _paragraph_pitch(rows_)
     for row in rows_:
         if previous is not None:
             pitch = previous.box[1] - row[0].box[1]
-            pieces.append("\n\n" if pitch > paragraph else "\n")  # < 0: next column
-            offset += len(pieces[-1])
+            text.add("\n\n" if pitch > paragraph else "\n")  # < 0: next column
         for n, run in enumerate(row):
             if n:
-                pieces.append(" ")
-                offset += 1
-            text = run.text
-            lines.append(Line(page, offset, offset + len(text), tuple(run.box)))  # type: ignore[arg-type]
-            pieces.append(text)
-            offset += len(text)
+                text.add(" ")
+            start = text.add(run.text)
+            lines.append(Line(page, start, text.length, tuple(run.box)))  # type: ignore[arg-type]
         previous = row[0]
-    return offset
 
 
 def read_pdf(data: bytes) -> tuple[str, PageMap]:
@@ -87,19 +95,15 @@ def read_pdf(data: bytes) -> tuple[str, PageMap]:
     finally:
         pdf.close()
     drop = furniture(pages)
-    pieces: list[str] = []
-    lines: list[Line] = []
-    starts: list[int] = []
-    offset = 0
+    built, lines, starts = _Text(), list[Line](), list[int]()
     for number, (page_rows, (width, _)) in enumerate(zip(pages, sizes, strict=True), start=1):
         kept = [row for i, row in enumerate(page_rows)
                 if not (i in (0, len(page_rows) - 1) and key(row) in drop)]
-        if pieces and kept:
-            pieces.append("\n" if not _SENTENCE_END.search(pieces[-1]) else "\n\n")
-            offset += len(pieces[-1])
-        starts.append(offset)
-        offset = _emit(number, reading_order(kept, width), pieces, lines, offset)
-    text = "".join(pieces)
+        if built.pieces and kept:
+            built.add("\n" if not _SENTENCE_END.search(built.pieces[-1]) else "\n\n")
+        starts.append(built.length)
+        _emit(number, reading_order(kept, width), built, lines)
+    text = "".join(built.pieces)
     if not text.strip():
         raise UnreadableDocument("no text layer (a scanned PDF?): OCR is not supported")
     authors = [a for a in _AUTHORS.split(meta.get("Author", "") or "") if a.strip()]

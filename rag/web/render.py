@@ -102,11 +102,10 @@ def source_block(i: int, c: Citation, searcher: Searcher) -> str:
     year = str(meta.year) if meta and meta.year else "year not stated"
     before = original[max(0, c.start - CONTEXT):c.start]
     after = original[c.end:c.end + CONTEXT]
-    where = f"page {c.page}, " if c.page is not None else ""
     return (f'<div class="source" id="src-{i}-{c.n}" data-doc="{html.escape(c.doc)}">'
             f"<h4>[{c.n}] {esc(c.title)}</h4>"
-            f'<div class="meta">{esc(authors)} · {esc(year)} · {esc(c.doc)}, {where}characters '
-            f"{c.start}–{c.end}</div>"
+            f'<div class="meta">{esc(authors)} · {esc(year)} · {esc(c.doc)}, '
+            f"{c.location('–')}</div>"
             f"<blockquote>…{esc(before)} <mark>{esc(c.quote)}</mark> {esc(after)}…</blockquote>"
             f"{_page_html(c, searcher)}</div>")
 
@@ -129,8 +128,7 @@ def plain_text(answer: Answer | None) -> str:
     """The answer with a numbered reference list, for copying."""
     if answer is None:
         return ""
-    refs = [f"[{c.n}] {c.title}. {c.doc}, {f'page {c.page}, ' if c.page else ''}"
-            f"characters {c.start}-{c.end}: "
+    refs = [f"[{c.n}] {c.title}. {c.doc}, {c.location()}: "
             f"\"{' '.join(c.quote.split())}\"" for c in answer.citations]
     head = f"{answer.short_answer}\n\n" if answer.short_answer else ""
     return head + answer.answer + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
