@@ -35,11 +35,13 @@ MEASURED = ("import resource, sys; from rag.cli import main; code = main(sys.arg
             "file=sys.stderr); sys.exit(code)")
 
 
-def run(*args: str) -> dict[str, Any]:
-    """`rag ARGS` in a fresh process: wall seconds, peak memory (MB), output."""
+def run(*args: str, env: dict[str, str] | None = None,
+        code: str = MEASURED) -> dict[str, Any]:
+    """`rag ARGS` (or the script `code`) in a fresh process: wall seconds, peak memory (MB) of
+    that process (ingest's export process aside: it ends before the ingest does), output."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", MEASURED, *args], capture_output=True,
-                          text=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, **(env or {})})
     seconds = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(f"rag {' '.join(args)} failed:\n{done.stderr}")
@@ -81,6 +83,19 @@ def ingest_runs(corpus: Path, index: Path) -> dict[str, Any]:
     chunks = int(re.search(r"Index: \d+ documents, (\d+) chunks", cold["stdout"]).group(1))
     return {"cold": cold, "unchanged": unchanged, "one_changed": changed, "chunks": chunks,
             "chunks_per_s": round(chunks / cold["seconds"], 1)}
+
+
+VANILLA = ("import resource, sys; "
+           "sys.path.insert(0, 'eval'); from bench_vanilla_ingest import main; "
+           "from pathlib import Path; code = main(Path(sys.argv[1]), Path(sys.argv[2])); "
+           "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+           "file=sys.stderr); sys.exit(code)")
+
+
+def vanilla_ingest(corpus: Path, index: Path) -> dict[str, Any]:
+    """Vanilla llama-index's ingest of the same corpus (eval/bench_vanilla_ingest.py), in a
+    fresh process like `rag ingest`."""
+    return run(str(corpus), str(index), code=VANILLA)
 
 
 def cold_ask(corpus: Path, index: Path, times: int = 3) -> dict[str, Any]:
@@ -146,6 +161,10 @@ def main() -> int:
             print(f"{scale}x: questions ...", flush=True)
             entry["warm"] = warm(corpus, index, vanilla=scale == 1)
             if scale == 1:
+                entry["vanilla_ingest"] = vanilla_ingest(corpus, Path(tmp) / "vanilla-1x")
+                # the int8 export is made by an ingest that asks for it (nothing to embed)
+                run("ingest", "--corpus", str(corpus), "--index", str(index), "--quiet",
+                    env={"RAG_EMBED__ONNX_PRECISION": "int8"})
                 entry["throughput"] = throughput(corpus, index)
                 entry["warm_int8"] = warm(corpus, index, vanilla=True, precision="int8")
                 entry["cold_ask"] = cold_ask(corpus, index)

@@ -38,7 +38,8 @@ class EmbedSettings(BaseModel):
         "eval figure are the same on every CPU. int8 (quantized per channel): ~1 ms faster a "
         "question, but its integer kernels differ between CPUs (AVX2 saturates where "
         "AVX-512 VNNI does not), so its vectors - and a borderline ranking - depend on the "
-        "machine. Both are made at ingest; switching needs none.")
+        "machine. fp32 is made at ingest; int8 by the first `rag ingest` run with this set to "
+        "int8 (until then questions use fp32).")
     exact_search_max: int = Field(default=50_000, ge=0, description="Collections up to this "
                                   "many vectors are searched exactly in memory (numpy); bigger "
                                   "ones through Chroma's HNSW index.")

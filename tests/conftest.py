@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import socket
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import Field
 
 from rag.config import Settings, get_settings
+from rag.embedding.tokens import TokenStates
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -36,6 +39,22 @@ class FakeEmbedding(BaseEmbedding):
         self.embedded.append(text)
         return self._vector(text)
 
+    def token_states(self, texts: list[str]) -> list[TokenStates]:
+        """One token per word, its state the word's hashed one-hot (so a span's pooled vector is
+        the bag of words of its text, as `_vector` would give it)."""
+        self.embedded.extend(texts)
+        out = []
+        for text in texts:
+            words = list(re.finditer(r"\S+", text)) or [None]
+            states = np.zeros((len(words), self.dim), dtype=np.float32)
+            offsets = np.zeros((len(words), 2), dtype=np.int64)
+            for i, word in enumerate(w for w in words if w is not None):
+                states[i, int(hashlib.md5(word.group().lower().encode()).hexdigest(), 16)
+                       % self.dim] = 1.0
+                offsets[i] = word.span()
+            out.append(TokenStates(states, offsets))
+        return out
+
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._vector(query)
 
@@ -53,7 +72,8 @@ def free_port() -> int:
 def use_fake(patch: Any, fake: BaseEmbedding, questions: bool = True) -> None:
     """`fake` instead of the model at ingest (and for questions), and no ONNX export."""
     patch.setattr("rag.index.build.get_embedder", lambda *args, **kwargs: fake)
-    patch.setattr("rag.index.build.export_encoder", lambda settings: None)
+    patch.setattr("rag.index.build.start_export", lambda settings: None)
+    patch.setattr("rag.index.build.export_encoder", lambda settings, started=None: None)
     if questions:
         patch.setattr("rag.retrieval.searcher.query_embedder", lambda settings: fake)
 

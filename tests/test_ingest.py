@@ -15,6 +15,8 @@ from rag.config import get_settings
 from rag.errors import FingerprintMismatchError, UsageError
 from rag.index.build import ingest
 from rag.index.chroma import ChromaIndex
+from rag.index.nodes import unique_sentences
+from rag.types import Chunk
 from tests.conftest import DOCS, FakeEmbedding
 
 C000, C003 = DOCS[0], DOCS[3]
@@ -28,20 +30,32 @@ def ids_of(settings: Any, doc: str) -> set[str]:
     return set(ChromaIndex(settings).collection.get(where={"doc": doc})["ids"])
 
 
+def table_rows(index: ChromaIndex, doc: str | None = None) -> set[str]:
+    """The texts of the table rows (with their table's title and header), which ingest embeds
+    on their own."""
+    ids, texts, metas = index.all_chunks()
+    tables = [Chunk.from_stored(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True)
+              if m["kind"] == "table" and doc in (None, m["doc"])]
+    return {text for text, _, _ in unique_sentences(tables).values()}
+
+
 def test_first_ingest_then_nothing_to_do(corpus_copy: Path, settings_for: Any,
                                          fake_embedder: FakeEmbedding) -> None:
     settings = settings_for(corpus_copy)
     report = ingest(settings, progress=False)
     assert [s.doc for s in report.plan.added] == DOCS
-    sentences = ChromaIndex(settings).sentences.count()
     assert report.chunks_embedded == report.chunks
-    # exactly the stored chunk and sentence texts were embedded, none twice (some recur: a
-    # short table is one chunk and one sentence, a few sentences repeat across documents)
+    # the model ran over exactly the stored chunks and table rows, each once; every other
+    # sentence's vector is pooled from its tokens' states in the chunks (the fake's: the bag of
+    # its words, as if it were embedded alone)
     index = ChromaIndex(settings)
-    stored = set(index.all_chunks()[1]) | set(index.sentences.get(include=["documents"])[
-        "documents"])
-    assert sorted(fake_embedder.embedded) == sorted(stored)
-    assert report.chunks + sentences > len(stored)
+    chunks = index.all_chunks()[1]
+    rows = index.sentences.get(include=["documents", "embeddings"])
+    assert sorted(fake_embedder.embedded) == sorted(set(chunks) | table_rows(index))
+    alone = [max(abs(a - b) for a, b in zip(vector, fake_embedder._vector(text), strict=True))
+             < 1e-6 for text, vector in zip(rows["documents"], rows["embeddings"], strict=True)]
+    # (a few sentences begin inside a fake "word", e.g. '.”3 Nothing', so they differ)
+    assert len(rows["ids"]) > len(chunks) and sum(alone) >= 0.98 * len(alone), sum(alone)
     assert report.documents == 5
     before = counts(settings)
     fake_embedder.embedded.clear()
@@ -66,7 +80,8 @@ def test_changed_file_is_the_only_one_re_embedded(corpus_copy: Path, settings_fo
     new_ids = ids_of(settings, C003)
     new_sentences = ChromaIndex(settings).sentences.get(where={"doc": C003})["ids"]
     assert report.chunks_embedded == len(new_ids)
-    assert len(fake_embedder.embedded) == len(new_ids) + len(new_sentences)
+    tables = table_rows(ChromaIndex(settings), C003)
+    assert len(fake_embedder.embedded) == len(new_ids) + len(tables) and new_sentences
     assert any("A new closing paragraph" in text for text in fake_embedder.embedded)
     assert all(ids_of(settings, doc) == ids for doc, ids in untouched.items())
     fingerprint = ChromaIndex(settings).fingerprint()
@@ -150,32 +165,54 @@ def test_each_distinct_text_is_embedded_once_in_length_sorted_batches() -> None:
 
 
 
-def test_documents_are_embedded_and_written_a_group_at_a_time(
+def test_documents_are_embedded_and_written_as_a_stream(
         corpus_copy: Path, settings_for: Any, fake_embedder: FakeEmbedding,
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """With a small group size every document is written before the next group is embedded
-    (so memory holds one group's vectors), no text is embedded twice, and the index is the
-    same as in one group."""
+    """With a small bound on what waits between chunking and writing, each document is
+    written before the next is embedded (so memory holds a few documents' vectors), no text is
+    embedded twice, and the index is the same as without the bound."""
     from rag.index import stream
 
     whole = ingest(settings_for(corpus_copy), progress=False)
-    one_group = ChromaIndex(settings_for(corpus_copy)).all_chunks()[0]
+    unbounded = ChromaIndex(settings_for(corpus_copy)).all_chunks()[0]
     events: list[str] = []
-    embed_batch = fake_embedder.get_text_embedding_batch
+    states = fake_embedder.token_states
     replace_doc = ChromaIndex.replace_doc
     monkeypatch.setattr(stream, "STREAM_TEXTS", 300)
     embedded: list[str] = []
-    monkeypatch.setattr(type(fake_embedder), "get_text_embedding_batch",
-                        lambda self, texts, **kw: events.append("embed") or embedded.extend(texts)
-                        or embed_batch(texts))
+    monkeypatch.setattr(type(fake_embedder), "token_states",
+                        lambda self, texts: events.append("embed") or embedded.extend(texts)
+                        or states(texts))
     monkeypatch.setattr(ChromaIndex, "replace_doc",
                         lambda self, doc, *rows: events.append(f"write {doc}")
                         or replace_doc(self, doc, *rows))
-    settings = get_settings(corpus_dir=corpus_copy, index_dir=tmp_path / "grouped")
-    grouped = ingest(settings, progress=False)
+    settings = get_settings(corpus_dir=corpus_copy, index_dir=tmp_path / "bounded")
+    bounded = ingest(settings, progress=False)
     writes = [i for i, e in enumerate(events) if e.startswith("write")]
     assert len(writes) == len(DOCS)
     assert any("embed" in events[i:j] for i, j in itertools.pairwise(writes))  # interleaved
-    assert (grouped.chunks, grouped.documents) == (whole.chunks, whole.documents)
-    assert len(embedded) == len(set(embedded))  # a text of an earlier group is not embedded again
-    assert sorted(ChromaIndex(settings).all_chunks()[0]) == sorted(one_group)
+    assert (bounded.chunks, bounded.documents) == (whole.chunks, whole.documents)
+    assert len(embedded) == len(set(embedded))  # no chunk is run through the model twice
+    assert sorted(ChromaIndex(settings).all_chunks()[0]) == sorted(unbounded)
+
+
+def test_the_next_document_is_chunked_while_one_is_embedded(
+        corpus_copy: Path, settings_for: Any, fake_embedder: FakeEmbedding,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first document's embedding waits until the second has been chunked: the ingest
+    finishes only if chunking goes on while the embedder works (rag/index/stream.py)."""
+    import threading
+
+    from rag.index import stream
+
+    chunked: list[str] = []
+    second = threading.Event()
+    chunk = stream.chunk_document
+    monkeypatch.setattr(stream, "chunk_document", lambda source, *a: chunked.append(
+        source.doc) or (len(chunked) == 2 and second.set()) or chunk(source, *a))
+    states = fake_embedder.token_states
+    waited: list[bool] = []
+    monkeypatch.setattr(type(fake_embedder), "token_states", lambda self, texts: (
+        waited.append(second.wait(timeout=30)) if not waited else None) or states(texts))
+    report = ingest(settings_for(corpus_copy), progress=False)
+    assert waited == [True] and report.documents == len(DOCS)

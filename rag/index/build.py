@@ -8,9 +8,12 @@ and the next run starts again from it, so no chunk is ever duplicated or orphane
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,6 +91,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         raise UsageError(f"no .txt, .md, .pdf or .html documents in {settings.corpus_dir}/ — "
                          "nothing to index")
     with generations.ingest_lock(settings.index_dir):
+        exporting = start_export(settings)  # in a process of its own, while this one works
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
         base = None if rebuild else _base(settings)
         wanted = Fingerprint.wanted(settings)
@@ -96,26 +100,56 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         check_builder(current, wanted, bool(counts))
         fingerprint = current or wanted
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
-        # The encoder is exported first: documents are embedded with it too (fast, see
-        # document_embedder), and questions always are.
-        problem = export_encoder(settings)
+        encoder = Encoder(settings, fingerprint, exporting)
         if base is not None and not plan.todo and not plan.removed:
             embedded = 0
         else:
-            embedded, counts = _new_generation(settings, base, fingerprint, plan, progress)
+            embedded, counts = _new_generation(settings, base, fingerprint, plan, progress,
+                                               encoder)
+        problem = encoder.finish()
     return IngestReport(plan=plan, warnings=scan.warnings + ([problem] if problem else []),
                         chunks_embedded=embedded,
                         documents=len(counts), chunks=sum(counts.values()),
                         seconds=time.perf_counter() - started)
 
 
-def export_encoder(settings: Settings) -> str | None:
-    """Export the query encoder once per model (rag/embedding/encoder.py); a warning if it fails."""
+def precisions(settings: Settings) -> tuple[str, ...]:
+    """The ONNX exports ingest makes: fp32 (documents and questions), and int8 when asked for."""
+    return ("fp32", "int8") if settings.embed.onnx_precision == "int8" else ("fp32",)
+
+
+def start_export(settings: Settings) -> Future[str | None] | None:
+    """Start the ONNX export (3-4 s for the first ingest, rag/embedding/export.py) in a
+    process of its own, so that it runs on the second core while this one imports, reads
+    and chunks the corpus (single-threaded Python); None when there is nothing to export."""
+    from rag.embedding.encoder import onnx_path
+
+    embed = settings.embed
+    if not embed.onnx or all(onnx_path(settings.index_dir, embed.model, p).is_file()
+                             for p in precisions(settings)):
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from rag.embedding import export
+
+    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))  # no fork of a live process
+    future = pool.submit(export.export, embed.model, settings.index_dir, precisions(settings))
+    pool.shutdown(wait=False)
+    return future
+
+
+def export_encoder(settings: Settings, started: Future[str | None] | None = None) -> str | None:
+    """Finish the export (`started`, or here); a warning if it failed."""
     if not settings.embed.onnx:
         return None
-    from rag.embedding import encoder
+    from rag.embedding import export
 
-    problem = encoder.export(settings.embed.model, settings.index_dir)
+    try:
+        problem = started.result() if started is not None else export.export(
+            settings.embed.model, settings.index_dir, precisions(settings))
+    except Exception as err:  # the export process died (out of memory, killed)
+        problem = f"the ONNX export failed ({type(err).__name__}: {err})"
     return f"{problem}; questions are embedded with sentence-transformers" if problem else None
 
 
@@ -142,16 +176,25 @@ def _base(settings: Settings) -> ChromaIndex | None:
 
 
 def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: Fingerprint,
-                    plan: Plan, progress: bool) -> tuple[int, Counter[str]]:
+                    plan: Plan, progress: bool, encoder: Encoder) -> tuple[int, Counter[str]]:
     folder = generations.begin(settings.index_dir, None if base is None else base.folder)
-    try:
+
+    @functools.cache
+    def collections() -> ChromaIndex:
+        """The new generation's collections, without the removed documents; opened once the
+        first document is being embedded (rag/index/stream.py)."""
         index = ChromaIndex(settings, folder, create=True)
         if settings.chroma.mode == "server" and base is not None:
             index.copy_from(base)  # embedded mode copied the database with the folder
         for doc in plan.removed:
             index.replace_doc(doc, [], SentenceRows())
             fingerprint.docs.pop(doc, None)
-        embedded = _embed_documents(settings, index, fingerprint, plan.todo, progress)
+        return index
+
+    try:
+        embedded = _embed_documents(settings, collections, fingerprint, plan.todo, progress,
+                                    encoder)
+        index = collections()
         index.save_fingerprint(fingerprint)
         ids, texts, metadatas = index.all_chunks()  # read once: for BM25 and for the counts
         LexicalIndex.build(ids, texts).save(folder / "lexical", fingerprint.key())
@@ -168,18 +211,43 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
     return embedded, counts
 
 
-def _embed_documents(settings: Settings, index: ChromaIndex, fingerprint: Fingerprint,
-                     todo: list[SourceFile], progress: bool) -> int:
+def _embed_documents(settings: Settings, index: Callable[[], ChromaIndex],
+                     fingerprint: Fingerprint, todo: list[SourceFile], progress: bool,
+                     encoder: Encoder) -> int:
     if not todo:
         return 0
     model = settings.embed.model
     if settings.chunk.size > max_tokens(model) - 2:
         raise UsageError(f"chunk.size {settings.chunk.size} exceeds what {model} embeds "
                          f"({max_tokens(model) - 2} tokens): lower RAG_CHUNK__SIZE")
-    embedder = document_embedder(settings)
-    dim = dimension(embedder)
-    if fingerprint.dim and fingerprint.dim != dim:
-        raise FingerprintMismatchError(f"the index holds {fingerprint.dim}-dimensional vectors, "
-                                       f"{model} makes {dim} — run `rag ingest --rebuild`")
-    fingerprint.dim = dim
-    return write_documents(index, embedder, todo, settings, fingerprint, progress)
+    return write_documents(index, encoder, todo, settings, fingerprint, progress)
+
+
+class Encoder:
+    """The document embedder, asked for when the first documents are chunked: only then does
+    ingest wait for the export it started (start_export), which ran meanwhile."""
+
+    def __init__(self, settings: Settings, fingerprint: Fingerprint,
+                 exporting: Future[str | None] | None) -> None:
+        self.settings, self.fingerprint, self.exporting = settings, fingerprint, exporting
+        self.problem: str | None = None
+        self._embedder: BaseEmbedding | None = None
+        self._finished = False
+
+    def __call__(self) -> BaseEmbedding:
+        if self._embedder is None:
+            self.finish()
+            embedder = document_embedder(self.settings)
+            dim = dimension(embedder)
+            if self.fingerprint.dim and self.fingerprint.dim != dim:
+                raise FingerprintMismatchError(
+                    f"the index holds {self.fingerprint.dim}-dimensional vectors, "
+                    f"{self.settings.embed.model} makes {dim} — run `rag ingest --rebuild`")
+            self.fingerprint.dim, self._embedder = dim, embedder
+        return self._embedder
+
+    def finish(self) -> str | None:
+        """Wait for the export (once); a warning if it failed."""
+        if not self._finished:
+            self.problem, self._finished = export_encoder(self.settings, self.exporting), True
+        return self.problem

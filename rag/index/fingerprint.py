@@ -15,7 +15,8 @@ from typing import Any
 from rag.config import Settings
 
 _DOC_PREFIX = "doc:"
-INDEX_FORMAT = "3"  # bump when what ingest stores changes (3: generations)
+INDEX_FORMAT = "4"  # bump when what ingest stores changes (3: generations, 4: sentence
+# vectors pooled from the chunks' token states)
 CLEANING_VERSION = "1"  # bump when a rule of rag/ingest/clean.py changes (needs --rebuild)
 
 

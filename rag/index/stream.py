@@ -1,14 +1,21 @@
-"""Embed the documents an ingest has to do and write them into the new generation, a group of
-documents at a time: each group's chunks and sentences are embedded (length-sorted batches,
-rag/index/nodes.py) and written before the next group is read, so an ingest holds one group's
-vectors, whatever the size of the corpus."""
+"""Embed the documents an ingest has to do and write them into the new generation, as a stream.
+
+This thread chunks one document after another (Python) and hands each to a worker thread that
+embeds it (onnxruntime, which releases the GIL, on both cores), then writes the documents the
+worker has finished. So chunking, writing and the imports they need overlap embedding instead of
+preceding it (1x: 12.1 s before, measured in eval/bench/bench.md now), and at most about
+STREAM_TEXTS chunks and sentences wait between chunking and writing, whatever the size of the
+corpus, which bounds the vectors an ingest holds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
-from rag.config import ChunkSettings, Settings
+from rag.config import Settings
 from rag.embedding.embed import token_counter
 from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.index.fingerprint import Fingerprint
@@ -20,45 +27,53 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import TextNode
 
-STREAM_TEXTS = 4096  # chunks and sentences embedded and written at a time (bounds memory)
+STREAM_TEXTS = 4096  # chunks and sentences at most between chunking and writing (memory bound)
+
+Embedded = tuple[list["TextNode"], SentenceRows]
 
 
-def write_documents(index: ChromaIndex, embedder: BaseEmbedding, todo: list[SourceFile],
-                    settings: Settings, fingerprint: Fingerprint, progress: bool) -> int:
-    """Embed and write every document of `todo`; the number of chunks written."""
+def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], BaseEmbedding],
+                    todo: list[SourceFile], settings: Settings, fingerprint: Fingerprint,
+                    progress: bool) -> int:
+    """Embed and write every document of `todo`; the number of chunks written. The worker
+    asks `embedder` for the model when the first document is chunked (rag/index/build.py
+    `Encoder`: it may wait for the export), and this thread asks `index` for the collections
+    (importing and starting Chroma) only then, while the worker embeds."""
     from tqdm import tqdm
 
-    counter, written, cache = token_counter(settings.embed.model), 0, VectorCache()
+    counter, cache = token_counter(settings.embed.model), VectorCache()
+    queue: deque[tuple[SourceFile, int, Future[Embedded]]] = deque()
+    written = held = 0
     # disable=None: tqdm shows the bar on a terminal only, not in logs.
-    with tqdm(total=0, unit="text", desc="Embedding", disable=None if progress else True) as bar:
-        for group in groups(todo, settings.chunk, counter):
-            embedded = embed_documents(embedder, group, settings.embed.batch_size, bar, cache)
-            for source in (s for s in todo if s.doc in group):
-                _write(index, source, embedded[source.doc])
-                fingerprint.docs[source.doc] = source.sha256
-            written += sum(len(c) for c in group.values())
+    with tqdm(total=0, unit="text", desc="Embedding", disable=None if progress else True) as bar, \
+            ThreadPoolExecutor(1, thread_name_prefix="embed") as worker:
+        def embed(chunks: list[Chunk], doc: str) -> Embedded:
+            return embed_documents(embedder(), {doc: chunks}, settings.embed.batch_size, bar,
+                                   cache)[doc]
+
+        for source in todo:
+            chunks = chunk_document(source, settings.chunk, counter)
+            texts = sum(1 + len(c.sentences) for c in chunks)
+            queue.append((source, texts, worker.submit(embed, chunks, source.doc)))
+            held += texts
+            collections = index()
+            while queue and (queue[0][2].done() or held > STREAM_TEXTS):
+                written += _write_next(collections, queue, fingerprint)
+                held -= queue.popleft()[1]
+        while queue:
+            written += _write_next(index(), queue, fingerprint)
+            queue.popleft()
     return written
 
 
-def groups(todo: list[SourceFile], chunking: ChunkSettings,
-           counter: Callable[[str], list[int]]) -> Iterator[dict[str, list[Chunk]]]:
-    """The documents' chunks, a few documents at a time (about STREAM_TEXTS chunks and
-    sentences a group)."""
-    group: dict[str, list[Chunk]] = {}
-    texts = 0
-    for source in todo:
-        group[source.doc] = chunk_document(source, chunking, counter)
-        texts += sum(1 + len(c.sentences) for c in group[source.doc])
-        if texts >= STREAM_TEXTS:
-            yield group
-            group, texts = {}, 0
-    if group:
-        yield group
-
-
-def _write(index: ChromaIndex, source: SourceFile,
-           embedded: tuple[list[TextNode], SentenceRows]) -> None:
+def _write_next(index: ChromaIndex, queue: deque[tuple[SourceFile, int, Any]],
+                fingerprint: Fingerprint) -> int:
+    """Write the first document of `queue` (waiting for its embeddings); its chunk count."""
+    source, _, future = queue[0]
+    nodes, sentences = future.result()
     index.save_original(source.sha256, source.text)
     if source.pages is not None:
         index.save_pages(source.sha256, source.pages, source.path)
-    index.replace_doc(source.doc, *embedded)
+    index.replace_doc(source.doc, nodes, sentences)
+    fingerprint.docs[source.doc] = source.sha256
+    return len(nodes)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from rag.config import ChunkSettings
 from rag.ingest.clean import Block, clean
+from rag.text.punkt import import_nltk
 from rag.text.sentences import split_sentences
 from rag.types import Chunk, SentenceSpan, SourceFile
 
@@ -24,6 +25,7 @@ Tokenize = Callable[[str], list[int]]
 
 @functools.cache
 def _splitter(size: int, overlap: int, separator: str, tokenize: Tokenize) -> SentenceSplitter:
+    import_nltk()  # before llama-index loads it for punkt (rag/text/punkt.py)
     from llama_index.core.node_parser import SentenceSplitter
 
     return SentenceSplitter(chunk_size=size, chunk_overlap=overlap, tokenizer=tokenize,

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rag.text.punkt import import_nltk
 from rag.text.tables import CAPTION
 from rag.types import ChunkKind, SentenceSpan
 
@@ -22,6 +23,7 @@ MIN_SENTENCE_CHARS = 3
 
 @functools.cache
 def _tokenizer() -> Callable[[str], list[str]]:
+    import_nltk()  # before llama-index loads it for punkt (rag/text/punkt.py)
     from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
     return split_by_sentence_tokenizer()
