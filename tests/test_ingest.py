@@ -5,6 +5,8 @@ these tests can tell exactly which documents were re-embedded.
 """
 
 import itertools
+import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from rag.config import get_settings
 from rag.errors import FingerprintMismatchError, UsageError
+from rag.index import generations, state
 from rag.index.build import ingest
 from rag.index.chroma import ChromaIndex
 from rag.index.nodes import unique_sentences
@@ -59,9 +62,12 @@ def test_first_ingest_then_nothing_to_do(corpus_copy: Path, settings_for: Any,
     assert report.documents == 5
     before = counts(settings)
     fake_embedder.embedded.clear()
-    again = ingest(settings, progress=False)
+    with pytest.MonkeyPatch.context() as patch:  # nothing to do: no chunk is read back
+        patch.setattr("rag.index.chroma.get_all", lambda *a: pytest.fail("chunks read"))
+        again = ingest(settings, progress=False)
     assert not again.plan.todo and not again.plan.removed
     assert again.plan.unchanged == DOCS
+    assert (again.documents, again.chunks) == (report.documents, report.chunks)
     assert fake_embedder.embedded == []
     assert counts(settings) == before  # no duplicates
 
@@ -86,6 +92,41 @@ def test_changed_file_is_the_only_one_re_embedded(corpus_copy: Path, settings_fo
     assert all(ids_of(settings, doc) == ids for doc, ids in untouched.items())
     fingerprint = ChromaIndex(settings).fingerprint()
     assert fingerprint is not None and fingerprint.docs[C003] == report.plan.changed[0].sha256
+
+
+def test_bm25_of_a_new_generation_tokenizes_only_the_changed_document(
+        corpus_copy: Path, settings_for: Any, fake_embedder: FakeEmbedding,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The unchanged documents' BM25 terms come from their stored terms files; the index is
+    the one a rebuild makes; a generation without terms files reads its chunks from Chroma."""
+    from rag.index import lexical, terms
+    from rag.index.lexical import LexicalIndex
+
+    settings = settings_for(corpus_copy)
+    ingest(settings, progress=False)
+    path = corpus_copy / C003
+    path.write_text(path.read_text("utf-8") + "\n\nA new closing paragraph about the SCO.\n",
+                    encoding="utf-8")
+    tokenized: list[str] = []
+    tokenize = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda t: tokenized.append(t) or tokenize(t))
+    ingest(settings, progress=False)
+    assert tokenized and set(tokenized) <= set(ChromaIndex(settings).doc_chunks(C003)[1])
+    monkeypatch.undo()
+    fresh = settings_for(corpus_copy).model_copy(update={"index_dir": tmp_path / "fresh"})
+    ingest(fresh, progress=False)
+    questions = ["SCO closing paragraph", "Eurasian Economic Union tariffs", "CSTO members"]
+    results = [[sorted((i, round(score, 5)) for i, score in LexicalIndex.load(
+        ChromaIndex(s).folder / "lexical")[0].search(q, 10)) for q in questions]
+        for s in (settings, fresh)]  # (in id order: equal scores may come in either order)
+    assert results[0] == results[1] and all(results[0])
+    live, expected = ChromaIndex(settings), counts(settings)
+    fingerprint = live.fingerprint()
+    assert fingerprint is not None
+    shutil.rmtree(live.folder / terms.FOLDER)  # as in an index built before terms files
+    index, counted = terms.build(live.folder, fingerprint.docs, live.doc_chunks)
+    assert counted == expected and sorted(index.ids) == sorted(live.all_chunks()[0])
+    assert len(list((live.folder / terms.FOLDER).glob("*.json"))) == len(DOCS)
 
 
 def test_deleted_file_loses_its_chunks(corpus_copy: Path, settings_for: Any,
@@ -125,6 +166,11 @@ def test_interrupted_document_is_redone_without_duplicates(
     assert fingerprint is not None
     del fingerprint.docs[C003]  # as if killed after writing C003's chunks, before recording it
     index.save_fingerprint(fingerprint)
+    # in a generation without a state file (written before them), read from Chroma
+    (index.folder / state.STATE).unlink()
+    manifest = json.loads((index.folder / generations.MANIFEST).read_text())
+    del manifest[state.STATE]
+    (index.folder / generations.MANIFEST).write_text(json.dumps(manifest))
     report = ingest(settings, progress=False)
     assert [s.doc for s in report.plan.added] == [C003]
     assert counts(settings) == before

@@ -15,15 +15,15 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.embedding.embed import dimension, get_embedder, max_tokens
 from rag.errors import FingerprintMismatchError, UsageError
-from rag.index import generations
-from rag.index.chroma import ChromaIndex, SentenceRows, doc_counts
+from rag.index import generations, state, terms
+from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.index.fingerprint import Fingerprint
-from rag.index.lexical import LexicalIndex
 from rag.index.stream import write_documents
 from rag.ingest.corpus import CorpusScan, scan_corpus
 from rag.types import SourceFile
@@ -93,18 +93,17 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
     with generations.ingest_lock(settings.index_dir):
         exporting = start_export(settings)  # in a process of its own, while this one works
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
-        base = None if rebuild else _base(settings)
+        live = None if rebuild else generations.current(settings.index_dir)
+        current, counts = _current(settings, live)
         wanted = Fingerprint.wanted(settings)
-        current = None if base is None else base.fingerprint()
-        counts = Counter[str]() if base is None else base.chunk_counts()
         check_builder(current, wanted, bool(counts))
         fingerprint = current or wanted
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
         encoder = Encoder(settings, fingerprint, exporting)
-        if base is not None and not plan.todo and not plan.removed:
+        if live is not None and not plan.todo and not plan.removed:
             embedded = 0
         else:
-            embedded, counts = _new_generation(settings, base, fingerprint, plan, progress,
+            embedded, counts = _new_generation(settings, live, fingerprint, plan, progress,
                                                encoder)
         problem = encoder.finish()
     return IngestReport(plan=plan, warnings=scan.warnings + ([problem] if problem else []),
@@ -167,17 +166,21 @@ def document_embedder(settings: Settings) -> BaseEmbedding:
                                                                 embed.batch_size)
 
 
-def _base(settings: Settings) -> ChromaIndex | None:
-    """The live generation to start from, or None for a first ingest."""
-    folder = generations.current(settings.index_dir)
-    if folder is None:
-        return None
-    return ChromaIndex(settings, folder)  # checks the folder against its manifest
+def _current(settings: Settings, live: Path | None) -> tuple[Fingerprint | None, Counter[str]]:
+    """The live generation's fingerprint and chunk counts (none for a first ingest): from its
+    state file, else from Chroma. Either way Chroma opens it, which checks the folder against
+    its manifest and the database (a garbled database must not pass for up to date), but
+    reads no chunk."""
+    if live is None:
+        return None, Counter()
+    base = ChromaIndex(settings, live)
+    saved = state.load(live)
+    return saved if saved is not None else (base.fingerprint(), base.chunk_counts())
 
 
-def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: Fingerprint,
+def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerprint,
                     plan: Plan, progress: bool, encoder: Encoder) -> tuple[int, Counter[str]]:
-    folder = generations.begin(settings.index_dir, None if base is None else base.folder)
+    folder = generations.begin(settings.index_dir, base)  # a copy of the live one, or empty
 
     @functools.cache
     def collections() -> ChromaIndex:
@@ -185,7 +188,8 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
         first document is being embedded (rag/index/stream.py)."""
         index = ChromaIndex(settings, folder, create=True)
         if settings.chroma.mode == "server" and base is not None:
-            index.copy_from(base)  # embedded mode copied the database with the folder
+            # embedded mode copied the database with the folder
+            index.copy_from(ChromaIndex(settings, base))
         for doc in plan.removed:
             index.replace_doc(doc, [], SentenceRows())
             fingerprint.docs.pop(doc, None)
@@ -196,10 +200,11 @@ def _new_generation(settings: Settings, base: ChromaIndex | None, fingerprint: F
                                     encoder)
         index = collections()
         index.save_fingerprint(fingerprint)
-        ids, texts, metadatas = index.all_chunks()  # read once: for BM25 and for the counts
-        LexicalIndex.build(ids, texts).save(folder / "lexical", fingerprint.key())
+        lexical, counts = terms.build(folder, fingerprint.docs, index.doc_chunks)
+        lexical.save(folder / "lexical", fingerprint.key())
         index.prune_originals(set(fingerprint.docs.values()))
-        counts = doc_counts(metadatas)
+        terms.prune(folder, set(fingerprint.docs.values()))
+        state.save(folder, fingerprint, counts)
         generations.commit(settings.index_dir, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -205,6 +205,11 @@ class ChromaIndex:
             if path.name.split(".")[0] not in keep:
                 path.unlink(missing_ok=True)
 
+    def doc_chunks(self, doc: str) -> tuple[list[str], list[str]]:
+        """Ids and texts of one document's chunks."""
+        got = self.collection.get(where={"doc": doc}, include=["documents"])
+        return list(got["ids"]), list(got["documents"])
+
     def all_chunks(self) -> tuple[list[str], list[str], list[dict[str, Any]]]:
         """Ids, texts and metadata of every chunk."""
         got = get_all(self.collection, ["documents", "metadatas"])

@@ -21,6 +21,11 @@ from rag.text.tokens import tokenize
 POINTER = "current.json"
 
 
+def terms(text: str) -> list[str]:
+    """A chunk's BM25 terms (one placeholder for a chunk without any)."""
+    return tokenize(text) or ["\0"]
+
+
 class LexicalIndex:
     def __init__(self, bm25: Any, ids: list[str]) -> None:
         self.bm25, self.ids = bm25, ids
@@ -28,10 +33,14 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
+        return cls.from_tokens(ids, [terms(t) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, ids: Sequence[str], tokens: list[list[str]]) -> LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) or ["\0"] for t in texts], show_progress=False)
+        bm25.index(tokens, show_progress=False)
         return cls(bm25, list(ids))
 
     def search(self, query: str, k: int,

@@ -63,7 +63,7 @@ def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], bat
         vectors = _embed(embedder, [r.texts[i] for r, i in alone], batch_size, bar, cache)
         for (r, i), vector in zip(alone, vectors, strict=True):
             r.vectors[i] = vector
-    return {doc: ([to_node(c, pooled[c.id][0]) for c in doc_chunks], rows[doc])
+    return {doc: ([to_node(c, pooled[c.id][0].tolist()) for c in doc_chunks], rows[doc])
             for doc, doc_chunks in chunks.items()}
 
 
@@ -72,7 +72,7 @@ def texts_to_embed(chunks: dict[str, list[Chunk]]) -> list[str]:
     return [c.text for doc_chunks in chunks.values() for c in doc_chunks]
 
 
-Pooled = tuple[list[float], list["Vector | None"]]  # a chunk's vector, its sentences' states
+Pooled = tuple["Vector", list["Vector | None"]]  # a chunk's vector, its sentences' states
 
 
 def _pool_chunks(embedder: BaseEmbedding, chunks: list[Chunk], batch_size: int, bar: Any,
@@ -90,7 +90,7 @@ def _pool_chunks(embedder: BaseEmbedding, chunks: list[Chunk], batch_size: int, 
     for batch in _batches(todo, batch_size):
         for key, tokens in zip(batch, model.token_states([k[0] for k in batch]), strict=True):
             vector, spans = pool(tokens, list(key[1]))
-            found[key] = ([float(x) for x in vector], spans)
+            found[key] = (vector, spans)
             if cache is not None:
                 cache.put(key, found[key])
         if bar is not None:
@@ -132,7 +132,7 @@ def _sentence_rows(doc: str, chunks: list[Chunk], pooled: dict[str, Pooled]) -> 
         rows.ids.append(sid)
         rows.texts.append(text)
         found = states.get(sid)
-        rows.vectors.append([float(x) for x in normalise(np.mean(found, axis=0))] if found
+        rows.vectors.append(normalise(np.mean(found, axis=0)).tolist() if found
                             else [])
         rows.metadatas.append({"doc": doc, "start": start, "end": end})
     return rows

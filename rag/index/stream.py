@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
 from rag.embedding.embed import token_counter
+from rag.index import terms
 from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.index.fingerprint import Fingerprint
 from rag.index.nodes import VectorCache, embed_documents
@@ -75,5 +76,7 @@ def _write_next(index: ChromaIndex, queue: deque[tuple[SourceFile, int, Any]],
     if source.pages is not None:
         index.save_pages(source.sha256, source.pages, source.path)
     index.replace_doc(source.doc, nodes, sentences)
+    terms.save(index.folder, source.sha256, [n.id_ for n in nodes],
+               [n.get_content() for n in nodes])
     fingerprint.docs[source.doc] = source.sha256
     return len(nodes)
