@@ -30,16 +30,21 @@ def supported(model_dir: Path) -> bool:
                 and (model_dir / "model.safetensors").is_file())
 
 
+def weights_of(model_dir: Path) -> dict[str, Any]:
+    """The model's weights by name (numpy arrays), without a "bert." prefix."""
+    from safetensors.numpy import load_file
+
+    return {k.removeprefix("bert."): v for k, v in
+            load_file(str(model_dir / "model.safetensors")).items()}
+
+
 def graph(model_dir: Path) -> Any:
     """The graph (an onnx ModelProto): inputs input_ids, attention_mask, token_type_ids
     (batch, tokens), output hidden (batch, tokens, hidden size)."""
     import onnx
-    from safetensors.numpy import load_file
 
     config = json.loads((model_dir / "config.json").read_text())
-    weights = {k.removeprefix("bert."): v for k, v in
-               load_file(str(model_dir / "model.safetensors")).items()}
-    built = _Graph(weights, float(config["layer_norm_eps"]))
+    built = _Graph(weights_of(model_dir), float(config["layer_norm_eps"]))
     x = built.embeddings()
     mask = built.mask()
     heads, size = int(config["num_attention_heads"]), int(config["hidden_size"])

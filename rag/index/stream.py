@@ -52,6 +52,7 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
             return embed_documents(embedder(), {doc: chunks}, settings.embed.batch_size, bar,
                                    cache)[doc]
 
+        worker.submit(embedder)  # load the model while this thread imports and chunks
         for source in todo:
             chunks = chunk_document(source, settings.chunk, counter)
             texts = sum(1 + len(c.sentences) for c in chunks)

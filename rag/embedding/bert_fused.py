@@ -1,0 +1,88 @@
+"""A BERT encoder's graph with onnxruntime's fused operators, written directly from its weights.
+
+The same nodes onnxruntime's BERT optimizer makes from the plain graph (rag/embedding/bert_graph.py:
+EmbedLayerNormalization, then per layer Attention, MatMul, SkipLayerNormalization, MatMul,
+BiasGelu, MatMul, SkipLayerNormalization), without running it: the optimizer took 1.5 s of the
+first ingest (its import and shape inference), on the path before the first document can be
+embedded. rag/embedding/export.py checks the result against sentence-transformers like any
+export, and tests/test_export.py against the optimizer's graph.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.embedding.bert_graph import weights_of
+
+MS = "com.microsoft"
+
+
+def fused(model_dir: Path) -> Any:
+    """The fused graph (an onnx ModelProto), inputs and output as in bert_graph.graph."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    config = json.loads((model_dir / "config.json").read_text())
+    w, eps = weights_of(model_dir), float(config["layer_norm_eps"])
+    heads, size = int(config["num_attention_heads"]), int(config["hidden_size"])
+    inits: dict[str, Any] = {}
+
+    def init(name: str, value: Any) -> str:
+        inits[name] = np.ascontiguousarray(value)
+        return name
+
+    nodes = [helper.make_node("Cast", [n], [f"{n}_int32"], to=TensorProto.INT32)
+             for n in ("attention_mask", "input_ids", "token_type_ids")]
+    e = "embeddings."
+    nodes.append(helper.make_node(
+        "EmbedLayerNormalization", ["input_ids_int32", "token_type_ids_int32",
+                                    *(init(e + k, w[e + k]) for k in (
+                                        "word_embeddings.weight", "position_embeddings.weight",
+                                        "token_type_embeddings.weight", "LayerNorm.weight",
+                                        "LayerNorm.bias")), "attention_mask_int32"],
+        ["embedded", "mask_index"], domain=MS, epsilon=eps))
+    x = "embedded"
+    for i in range(int(config["num_hidden_layers"])):
+        p, a = f"encoder.layer.{i}.", f"encoder.layer.{i}.attention."
+        qkv = [f"{a}self.{n}." for n in ("query", "key", "value")]
+        nodes += [
+            helper.make_node("Attention", [x, init(f"{p}qkv_weight", np.concatenate(
+                [w[q + "weight"].T for q in qkv], axis=1)), init(f"{p}qkv_bias", np.concatenate(
+                    [w[q + "bias"] for q in qkv])), "mask_index"], [f"{p}context"],
+                domain=MS, num_heads=heads),
+            *_dense_and_norm(f"{p}context", x, f"{a}output.", f"{p}attended", w, init, eps),
+            helper.make_node("MatMul", [f"{p}attended", init(
+                f"{p}intermediate.dense.weight", w[f"{p}intermediate.dense.weight"].T)],
+                [f"{p}inner"]),
+            helper.make_node("BiasGelu", [f"{p}inner", init(
+                f"{p}intermediate.dense.bias", w[f"{p}intermediate.dense.bias"])],
+                [f"{p}gelu"], domain=MS),
+            *_dense_and_norm(f"{p}gelu", f"{p}attended", f"{p}output.", f"{p}out", w, init, eps)]
+        x = f"{p}out"
+    nodes.append(helper.make_node("Identity", [x], ["hidden"]))
+    ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "tokens"])
+            for n in ("input_ids", "attention_mask", "token_type_ids")]
+    out = helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "tokens", size])
+    graph = helper.make_graph(nodes, "bert", ints, [out],
+                              [numpy_helper.from_array(v, n) for n, v in inits.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                   helper.make_opsetid(MS, 1)])
+
+
+def _dense_and_norm(x: str, skip: str, prefix: str, out: str, w: dict[str, Any], init: Any,
+                    eps: float) -> list[Any]:
+    """MatMul by prefix.dense, then SkipLayerNormalization with the residual `skip` (the dense
+    layer's bias added inside it)."""
+    from onnx import helper
+
+    return [helper.make_node("MatMul", [x, init(prefix + "dense.weight",
+                                                w[prefix + "dense.weight"].T)], [out + "_dense"]),
+            helper.make_node("SkipLayerNormalization", [
+                out + "_dense", skip, init(prefix + "LayerNorm.weight",
+                                           w[prefix + "LayerNorm.weight"]),
+                init(prefix + "LayerNorm.bias", w[prefix + "LayerNorm.bias"]),
+                init(prefix + "dense.bias", w[prefix + "dense.bias"])], [out],
+                domain=MS, epsilon=eps)]
