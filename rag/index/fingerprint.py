@@ -33,7 +33,10 @@ class Fingerprint:
     def wanted(cls, settings: Settings) -> Fingerprint:
         chunker = {"splitter": "llama-index SentenceSplitter", "size": settings.chunk.size,
                    "overlap": settings.chunk.overlap, "tokens": "embedder"}
-        return cls(embedder=settings.embed.model, chunker=json.dumps(chunker, sort_keys=True),
+        embed = settings.embed
+        documents = f"onnx {embed.onnx_documents}" if embed.onnx else "sentence-transformers"
+        return cls(embedder=f"{embed.model}; documents: {documents}",
+                   chunker=json.dumps(chunker, sort_keys=True),
                    cleaning=CLEANING_VERSION, format=INDEX_FORMAT)
 
     def key(self) -> str:
