@@ -262,3 +262,19 @@ def test_the_next_document_is_chunked_while_one_is_embedded(
         waited.append(second.wait(timeout=30)) if not waited else None) or states(texts))
     report = ingest(settings_for(corpus_copy), progress=False)
     assert waited == [True] and report.documents == len(DOCS)
+
+
+def test_the_documents_encoder_is_part_of_what_built_the_index() -> None:
+    """Switching embed.onnx_documents needs --rebuild; questions do not care (the searcher
+    compares the model, chunker and cleaning only)."""
+    from rag.index.build import check_builder
+    from rag.index.fingerprint import Fingerprint
+
+    int8 = Fingerprint.wanted(get_settings())
+    fp32 = Fingerprint.wanted(get_settings(embed={"onnx_documents": "fp32"}))
+    assert (int8.documents, fp32.documents) == ("onnx int8", "onnx fp32")
+    assert int8.builder() == fp32.builder()
+    assert Fingerprint.from_metadata(int8.to_metadata()) == int8
+    with pytest.raises(FingerprintMismatchError, match="documents embedded by: index has onnx "
+                       "int8, settings ask for onnx fp32"):
+        check_builder(int8, fp32, has_chunks=True)

@@ -75,8 +75,10 @@ def check_builder(current: Fingerprint | None, wanted: Fingerprint, has_chunks: 
     if current is None:
         raise FingerprintMismatchError("the index holds chunks but no fingerprint — run "
                                        "`rag ingest --rebuild`")
-    diff = [f"{key}: index has {current.builder()[key]}, settings ask for {value}"
-            for key, value in wanted.builder().items() if current.builder()[key] != value]
+    have = {**current.builder(), "documents embedded by": current.documents}
+    diff = [f"{key}: index has {have[key]}, settings ask for {value}" for key, value in
+            {**wanted.builder(), "documents embedded by": wanted.documents}.items()
+            if have[key] != value]
     if diff:
         raise FingerprintMismatchError(
             "the index was built with other settings (" + "; ".join(diff) + "). Run "

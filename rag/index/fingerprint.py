@@ -28,16 +28,17 @@ class Fingerprint:
     format: str = INDEX_FORMAT
     dim: int = 0
     docs: dict[str, str] = field(default_factory=dict)
+    documents: str = ""  # which encoder embedded them: ingest checks it, questions need not
 
     @classmethod
     def wanted(cls, settings: Settings) -> Fingerprint:
         chunker = {"splitter": "llama-index SentenceSplitter", "size": settings.chunk.size,
                    "overlap": settings.chunk.overlap, "tokens": "embedder"}
         embed = settings.embed
-        documents = f"onnx {embed.onnx_documents}" if embed.onnx else "sentence-transformers"
-        return cls(embedder=f"{embed.model}; documents: {documents}",
-                   chunker=json.dumps(chunker, sort_keys=True),
-                   cleaning=CLEANING_VERSION, format=INDEX_FORMAT)
+        return cls(embedder=embed.model, chunker=json.dumps(chunker, sort_keys=True),
+                   cleaning=CLEANING_VERSION, format=INDEX_FORMAT,
+                   documents=f"onnx {embed.onnx_documents}" if embed.onnx else
+                   "sentence-transformers")
 
     def key(self) -> str:
         """Names this exact state of the index (builder and every document's hash)."""
@@ -49,7 +50,7 @@ class Fingerprint:
                 "format": self.format}
 
     def to_metadata(self) -> dict[str, Any]:
-        return {**self.builder(), "dim": self.dim,
+        return {**self.builder(), "documents": self.documents, "dim": self.dim,
                 **{_DOC_PREFIX + doc: digest for doc, digest in self.docs.items()}}
 
     @classmethod
@@ -59,4 +60,5 @@ class Fingerprint:
         docs = {k[len(_DOC_PREFIX):]: str(v) for k, v in meta.items() if k.startswith(_DOC_PREFIX)}
         return cls(embedder=str(meta["embedder"]), chunker=str(meta["chunker"]),
                    cleaning=str(meta["cleaning"]), format=str(meta.get("format", "1")),
-                   dim=int(meta.get("dim", 0)), docs=docs)
+                   dim=int(meta.get("dim", 0)), docs=docs,
+                   documents=str(meta.get("documents", "")))
