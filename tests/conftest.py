@@ -71,9 +71,9 @@ def free_port() -> int:
 
 def use_fake(patch: Any, fake: BaseEmbedding, questions: bool = True) -> None:
     """`fake` instead of the model at ingest (and for questions), and no ONNX export."""
-    patch.setattr("rag.index.build.get_embedder", lambda *args, **kwargs: fake)
+    patch.setattr("rag.index.encoding.get_embedder", lambda *args, **kwargs: fake)
     patch.setattr("rag.index.build.start_export", lambda settings: {})
-    patch.setattr("rag.index.build.export_encoder", lambda *args, **kwargs: None)
+    patch.setattr("rag.index.encoding.export_encoder", lambda *args, **kwargs: None)
     if questions:
         patch.setattr("rag.retrieval.searcher.query_embedder", lambda settings: fake)
 

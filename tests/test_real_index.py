@@ -118,8 +118,8 @@ def test_answers_do_not_depend_on_the_encoders_kernels(real_index: Any) -> None:
     spans and the same confidence (4 decimals) from the default query encoder (ONNX fp32, run by
     onnxruntime's kernels) as from sentence-transformers (torch's kernels). Two implementations
     whose float arithmetic differs as much as two CPUs' do agree, so the eval figures do not
-    depend on the machine. (The int8 export fails this: its confidences differ on most
-    questions, and its integer kernels differ between AVX2 and AVX-512 VNNI CPUs.)"""
+    depend on the machine. (The int8 export would fail this: its confidences differ on most
+    questions. Its 7-bit weights make it the same on every CPU, not the same as fp32.)"""
     from rag.answering.pipeline import answer
     from rag.evaluate.gold import load_gold
 
@@ -164,7 +164,7 @@ def test_documents_are_embedded_by_the_export_the_settings_name(real_index: Any)
     """The index's vectors come from an ONNX export (no torch at ingest): int8 by default,
     fp32 when embed.onnx_documents says so."""
     from rag.embedding.onnx_embedding import OnnxEmbedding
-    from rag.index.build import document_embedder
+    from rag.index.encoding import document_embedder
 
     for precision in ("int8", "fp32"):
         settings = real_index.model_copy(update={"embed": real_index.embed.model_copy(

@@ -1,6 +1,6 @@
 """The encoder: the embedding model exported to ONNX once, at ingest, and run with onnxruntime —
-by ingest for the documents (fp32 only, rag/index/build.py `document_embedder`) and at question
-time for questions.
+by ingest for the documents (rag/index/build.py `document_embedder`) and at question time for
+questions.
 
 Why not sentence-transformers at question time: importing it (torch, transformers) takes 8-9 s
 and one short query takes ~10 ms on this CPU; onnxruntime imports in 0.1 s and takes 2.8 ms,
@@ -9,13 +9,15 @@ needs `optimum` and still imports torch, so ingest exports the model itself
 (rag/embedding/export.py), and the ONNX model is a llama-index `BaseEmbedding` like the other.
 Without the exported file (or onnxruntime) the searcher uses sentence-transformers instead.
 
-Two exports are kept, and `embed.onnx_precision` picks one (measured on a 2-core CPU, one
-short question): fp32, the default, with onnxruntime's BERT operator fusion (same vectors;
-2.8 ms), and an int8 one, the raw export quantized per channel by onnxruntime (cosine >= 0.98
-to the model's vectors on the gold questions; 1.6 ms). int8 is not the default because its
-integer kernels differ between CPUs (u8 x s8 products saturate in AVX2's VPMADDUBSW and not in
-AVX-512 VNNI), so its rankings depend on the machine (issue 15). Each is kept only if it
-passes its check. fp32 is made at every first ingest; int8 when the settings ask for it.
+Two exports are kept, both made at the first ingest (rag/embedding/export.py):
+fp32, with onnxruntime's BERT operator fusion (the model's vectors; 2.8 ms a short question on
+2 cores), and int8 with 7-bit weights (cosine >= 0.98 to the model's vectors; 1.5x faster).
+`embed.onnx_documents` picks the one that embeds documents (int8 by default) and
+`embed.onnx_precision` the one for questions (fp32 by default: the answerability model and
+thresholds were fitted with its vectors). The 8-bit int8 export of earlier versions gave
+machine-dependent rankings (AVX2's VPMADDUBSW saturates where AVX-512 VNNI does not, issue
+15); 7-bit weights cannot saturate (rag/embedding/bert_int8.py). Each export is kept only if
+it passes its check.
 """
 
 from __future__ import annotations
