@@ -65,7 +65,8 @@ def test_the_query_encoder_follows_embed_onnx_precision(
         monkeypatch: pytest.MonkeyPatch, precision: str, exported: set[str], chosen: str) -> None:
     from rag.retrieval import searcher
 
-    def load(path: Path, model: str) -> str | None:
+    def load(path: Path, model: str, spinning: bool = True) -> str | None:
+        assert spinning  # questions are embedded by threads that spin (answer sooner)
         found = path.name.split(".")[-2]
         return found if found in exported else None
 

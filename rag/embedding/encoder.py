@@ -39,25 +39,27 @@ def onnx_path(index_dir: Path, model: str, precision: str = "fp32") -> Path:
     return index_dir / "encoders" / f"{Path(model).name}.{precision}.onnx"
 
 
-def exported(settings: Settings, precisions: list[str]) -> BaseEmbedding | None:
+def exported(settings: Settings, precisions: list[str],
+             documents: bool = False) -> BaseEmbedding | None:
     """The first of these exports that ingest made and that loads, or None (then the caller
-    uses sentence-transformers)."""
+    uses sentence-transformers); `documents`: for ingest (threads that do not spin)."""
     embed = settings.embed
     for precision in dict.fromkeys(precisions) if embed.onnx else []:
-        onnx = load(onnx_path(settings.index_dir, embed.model, precision), embed.model)
+        onnx = load(onnx_path(settings.index_dir, embed.model, precision), embed.model,
+                    spinning=not documents)
         if onnx is not None:
             return onnx
     return None
 
 
 @functools.cache
-def load(onnx_file: Path, model: str) -> BaseEmbedding | None:
+def load(onnx_file: Path, model: str, spinning: bool = True) -> BaseEmbedding | None:
     """The exported encoder (once per process), or None when it is not there or not usable."""
     if not onnx_file.is_file():
         return None
     from rag.embedding.onnx_embedding import OnnxEmbedding
 
     try:
-        return OnnxEmbedding(onnx_file, resolve_model_path(model))
+        return OnnxEmbedding(onnx_file, resolve_model_path(model), spinning=spinning)
     except Exception:  # onnxruntime missing or the file unreadable: sentence-transformers instead
         return None

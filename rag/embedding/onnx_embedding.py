@@ -16,9 +16,10 @@ class OnnxEmbedding(BaseEmbedding):
 
     _model: OnnxModel = PrivateAttr()
 
-    def __init__(self, onnx_file: Path, model_dir: Path, threads: int = 2) -> None:
+    def __init__(self, onnx_file: Path, model_dir: Path, threads: int = 2,
+                 spinning: bool = True) -> None:
         super().__init__(model_name=str(onnx_file), embed_batch_size=32)
-        self._model = OnnxModel(onnx_file, model_dir, threads)
+        self._model = OnnxModel(onnx_file, model_dir, threads, spinning)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         return self._model.embed(texts)

@@ -71,7 +71,8 @@ def document_embedder(settings: Settings) -> BaseEmbedding:
     from rag.embedding import encoder
 
     embed = settings.embed
-    return encoder.exported(settings, [embed.onnx_documents, "fp32", "int8"]) or get_embedder(
+    return encoder.exported(settings, [embed.onnx_documents, "fp32", "int8"],
+                            documents=True) or get_embedder(
         embed.model, embed.device, embed.batch_size)
 
 
