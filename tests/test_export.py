@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import bert_fused, bert_graph, export
+from rag.embedding import bert_fused, export
 from rag.embedding.embed import resolve_model_path
 from rag.embedding.onnx_model import OnnxModel
+from tests import bert_plain
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,7 @@ def graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     folder, model_dir = tmp_path_factory.mktemp("graphs"), resolve_model_path(MODEL)
     paths = {name: folder / f"{name}.onnx" for name in ("plain", "optimized", "fused")}
-    plain = bert_graph.graph(model_dir)
+    plain = bert_plain.graph(model_dir)
     onnx.save(plain, str(paths["plain"]))
     logging.getLogger().setLevel(logging.ERROR)
     optimize_model(plain, model_type="bert", num_heads=12, hidden_size=384,

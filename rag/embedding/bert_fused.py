@@ -1,11 +1,15 @@
-"""A BERT encoder's graph with onnxruntime's fused operators, written directly from its weights.
+"""A BERT encoder's graph with onnxruntime's fused operators, written from its safetensors
+weights, without torch.
 
-The same nodes onnxruntime's BERT optimizer makes from the plain graph (rag/embedding/bert_graph.py:
-EmbedLayerNormalization, then per layer Attention, MatMul, SkipLayerNormalization, MatMul,
-BiasGelu, MatMul, SkipLayerNormalization), without running it: the optimizer took 1.5 s of the
-first ingest (its import and shape inference), on the path before the first document can be
-embedded. rag/embedding/export.py checks the result against sentence-transformers like any
-export, and tests/test_export.py against the optimizer's graph.
+Why by hand: the exporters (torch.onnx, optimum) need torch, and importing it plus tracing the
+model took 15-20 s of a first `rag ingest`, longer than the ingest itself (issue 17); and
+onnxruntime's BERT optimizer, run on a plain graph, took 1.5 s more (its import and shape
+inference). These are the nodes the optimizer makes from torch.onnx's graph of BertModel
+(EmbedLayerNormalization, then per layer Attention, MatMul, SkipLayerNormalization, MatMul,
+BiasGelu, MatMul, SkipLayerNormalization). rag/embedding/export.py checks the result against
+sentence-transformers like any export; tests/test_export.py checks that the optimizer makes
+exactly this graph from a plain one (tests/bert_plain.py). Models of other architectures are
+exported with torch.
 """
 
 from __future__ import annotations
@@ -16,13 +20,31 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding.bert_graph import weights_of
-
 MS = "com.microsoft"
 
 
+def supported(model_dir: Path) -> bool:
+    """Whether `fused` can write `model_dir`'s graph (a BERT with absolute positions)."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(config.get("model_type") == "bert" and config.get("hidden_act") == "gelu"
+                and config.get("position_embedding_type", "absolute") == "absolute"
+                and (model_dir / "model.safetensors").is_file())
+
+
+def weights_of(model_dir: Path) -> dict[str, Any]:
+    """The model's weights by name (numpy arrays), without a "bert." prefix."""
+    from safetensors.numpy import load_file
+
+    return {k.removeprefix("bert."): v for k, v in
+            load_file(str(model_dir / "model.safetensors")).items()}
+
+
 def fused(model_dir: Path) -> Any:
-    """The fused graph (an onnx ModelProto), inputs and output as in bert_graph.graph."""
+    """The fused graph (an onnx ModelProto): inputs input_ids, attention_mask, token_type_ids
+    (batch, tokens), output hidden (batch, tokens, hidden size)."""
     from onnx import TensorProto, helper, numpy_helper
 
     config = json.loads((model_dir / "config.json").read_text())

@@ -1,5 +1,5 @@
 """The encoder: the embedding model exported to ONNX once, at ingest, and run with onnxruntime —
-by ingest for the documents (rag/index/build.py `document_embedder`) and at question time for
+by ingest for the documents (rag/index/encoding.py `document_embedder`) and at question time for
 questions.
 
 Why not sentence-transformers at question time: importing it (torch, transformers) takes 8-9 s

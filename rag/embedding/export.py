@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import bert_fused, bert_graph, bert_int8
+from rag.embedding import bert_fused, bert_int8
 from rag.embedding.embed import get_embedder, resolve_model_path
 from rag.embedding.encoder import onnx_path
 
@@ -54,7 +54,7 @@ def _make(model: str, index_dir: Path, precision: str) -> str | None:
 
     model_dir, target = resolve_model_path(model), onnx_path(index_dir, model, precision)
     tmp = target.with_suffix(".tmp")
-    if bert_graph.supported(model_dir):  # the optimizer's fused graph, written directly
+    if bert_fused.supported(model_dir):  # the optimizer's fused graph, written directly
         fused = bert_fused.fused(model_dir)
         onnx.save(fused if precision == "fp32" else bert_int8.quantized(fused), str(tmp))
     else:
@@ -67,10 +67,8 @@ def _make(model: str, index_dir: Path, precision: str) -> str | None:
 
 @functools.cache
 def _graph(model: str) -> Any:
-    """The model's graph (an onnx ModelProto), or why there is none."""
+    """The model's graph traced by torch.onnx (an onnx ModelProto), or why there is none."""
     model_dir = resolve_model_path(model)
-    if bert_graph.supported(model_dir):
-        return bert_graph.graph(model_dir)
     try:
         import onnx
         import torch

@@ -5,8 +5,9 @@ gives); a sentence's vector is the mean of the states of the tokens inside its s
 chunk ("late chunking", Günther et al. 2024, arXiv:2409.04701). So ingest runs the model over
 the chunks only, instead of over every chunk and then every sentence again: half the tokens
 (this corpus: 38,465 in chunks, 38,896 in sentences). Measured on the gold dev split against
-sentences embedded on their own: hit@5 0.926 vs 0.920, MRR 0.814 vs 0.807, multi-document
-0.778 vs 0.667, citation precision 0.564 vs 0.591 (eval/README.md).
+sentences embedded on their own (fp32 documents, table rows still embedded alone): hit@5 0.926
+vs 0.920, MRR 0.808 vs 0.807, multi-document 0.778 vs 0.667, citation precision 0.575 vs 0.591
+(eval/README.md).
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], bat
 
 
 def texts_to_embed(chunks: dict[str, list[Chunk]]) -> list[str]:
-    """What `embed_documents` runs the model on: every chunk's text (sentences are pooled)."""
+    """What `embed_documents` runs the model on: every chunk's text (sentences are pooled; the
+    few table rows, embedded on their own, aside)."""
     return [c.text for doc_chunks in chunks.values() for c in doc_chunks]
 
 

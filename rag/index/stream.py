@@ -3,7 +3,7 @@
 This thread chunks one document after another (Python) and hands each to a worker thread that
 embeds it (onnxruntime, which releases the GIL, on both cores), then writes the documents the
 worker has finished. So chunking, writing and the imports they need overlap embedding instead of
-preceding it (1x: 12.1 s before, measured in eval/bench/bench.md now), and at most about
+preceding it (1x with the export present: 12.1 s before, 10.4 s after), and at most about
 STREAM_TEXTS chunks and sentences wait between chunking and writing, whatever the size of the
 corpus, which bounds the vectors an ingest holds.
 """
@@ -37,7 +37,7 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
                     todo: list[SourceFile], settings: Settings, fingerprint: Fingerprint,
                     progress: bool) -> int:
     """Embed and write every document of `todo`; the number of chunks written. The worker
-    asks `embedder` for the model when the first document is chunked (rag/index/build.py
+    asks `embedder` for the model when the first document is chunked (rag/index/encoding.py
     `Encoder`: it may wait for the export), and this thread asks `index` for the collections
     (importing and starting Chroma) only then, while the worker embeds."""
     from tqdm import tqdm

@@ -1,12 +1,7 @@
-"""A BERT encoder's ONNX graph written from its safetensors weights, without torch.
-
-Why by hand: the exporters (torch.onnx, optimum) need torch, and importing it plus tracing the
-model took 15-20 s of a first `rag ingest`, longer than the ingest itself (issue 17). The graph
-is the one torch.onnx gives for BertModel's last hidden state (the same operators, so
-onnxruntime's BERT fusion recognises it), and rag/embedding/encoder.py keeps it only if its
-vectors agree with sentence-transformers' (cosine >= 0.9999). Models of other architectures
-are exported with torch as before.
-"""
+"""A BERT's plain ONNX graph (standard operators, as torch.onnx writes BertModel's last hidden
+state), written from its weights: the reference tests/test_export.py holds the fused graph the
+package writes (rag/embedding/bert_fused.py) against. onnxruntime's BERT optimizer must turn
+this graph into exactly that one, and this graph must give the model's vectors."""
 
 from __future__ import annotations
 
@@ -16,26 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.embedding.bert_fused import weights_of
+
 MASKED = -10000.0  # added to the attention scores of padding tokens, as BERT does
-
-
-def supported(model_dir: Path) -> bool:
-    """Whether this builder can write `model_dir`'s graph (a BERT with absolute positions)."""
-    try:
-        config = json.loads((model_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(config.get("model_type") == "bert" and config.get("hidden_act") == "gelu"
-                and config.get("position_embedding_type", "absolute") == "absolute"
-                and (model_dir / "model.safetensors").is_file())
-
-
-def weights_of(model_dir: Path) -> dict[str, Any]:
-    """The model's weights by name (numpy arrays), without a "bert." prefix."""
-    from safetensors.numpy import load_file
-
-    return {k.removeprefix("bert."): v for k, v in
-            load_file(str(model_dir / "model.safetensors")).items()}
 
 
 def graph(model_dir: Path) -> Any:
