@@ -123,6 +123,9 @@ def test_bm25_of_a_new_generation_tokenizes_only_the_changed_document(
     live, expected = ChromaIndex(settings), counts(settings)
     fingerprint = live.fingerprint()
     assert fingerprint is not None
+    (live.folder / terms.FOLDER / terms.ALL).write_bytes(b"garbled")  # the JSON files then
+    index, counted = terms.build(live.folder, fingerprint.docs, live.doc_chunks)
+    assert counted == expected and sorted(index.ids) == sorted(live.all_chunks()[0])
     shutil.rmtree(live.folder / terms.FOLDER)  # as in an index built before terms files
     index, counted = terms.build(live.folder, fingerprint.docs, live.doc_chunks)
     assert counted == expected and sorted(index.ids) == sorted(live.all_chunks()[0])
@@ -223,15 +226,15 @@ def test_documents_are_embedded_and_written_as_a_stream(
     unbounded = ChromaIndex(settings_for(corpus_copy)).all_chunks()[0]
     events: list[str] = []
     states = fake_embedder.token_states
-    replace_doc = ChromaIndex.replace_doc
+    add_doc = ChromaIndex.add_doc
     monkeypatch.setattr(stream, "STREAM_TEXTS", 300)
     embedded: list[str] = []
     monkeypatch.setattr(type(fake_embedder), "token_states",
                         lambda self, texts: events.append("embed") or embedded.extend(texts)
                         or states(texts))
-    monkeypatch.setattr(ChromaIndex, "replace_doc",
-                        lambda self, doc, *rows: events.append(f"write {doc}")
-                        or replace_doc(self, doc, *rows))
+    monkeypatch.setattr(ChromaIndex, "add_doc",
+                        lambda self, nodes, rows: events.append("write")
+                        or add_doc(self, nodes, rows))
     settings = get_settings(corpus_dir=corpus_copy, index_dir=tmp_path / "bounded")
     bounded = ingest(settings, progress=False)
     writes = [i for i, e in enumerate(events) if e.startswith("write")]

@@ -13,16 +13,18 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Settings
 from rag.embedding.embed import max_tokens
-from rag.errors import FingerprintMismatchError, UsageError
+from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.index import generations, state, terms
-from rag.index.chroma import ChromaIndex, SentenceRows
+from rag.index.chroma import ChromaIndex
 from rag.index.encoding import Encoder, start_export
 from rag.index.fingerprint import Fingerprint
+from rag.index.lexical import LexicalIndex
 from rag.index.stream import write_documents
 from rag.ingest.corpus import CorpusScan, scan_corpus
 from rag.types import SourceFile
@@ -99,6 +101,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
         encoder = Encoder(settings, fingerprint, exporting)
         if live is not None and not plan.todo and not plan.removed:
+            ChromaIndex(settings, live)  # a garbled database is not up to date
             embedded = 0
         else:
             embedded, counts = _new_generation(settings, live, fingerprint, plan, progress,
@@ -112,46 +115,73 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
 
 def _current(settings: Settings, live: Path | None) -> tuple[Fingerprint | None, Counter[str]]:
     """The live generation's fingerprint and chunk counts (none for a first ingest): from its
-    state file, else from Chroma. Either way Chroma opens it, which checks the folder against
-    its manifest and the database (a garbled database must not pass for up to date), but
-    reads no chunk."""
+    state file, else from Chroma. The folder must match its manifest; the database itself is
+    opened later (by ingest when there is nothing to do, else as the new generation's copy),
+    which reads no chunk either way."""
     if live is None:
         return None, Counter()
-    base = ChromaIndex(settings, live)
     saved = state.load(live)
-    return saved if saved is not None else (base.fingerprint(), base.chunk_counts())
+    if saved is None:
+        base = ChromaIndex(settings, live)
+        return base.fingerprint(), base.chunk_counts()
+    damage = generations.check_manifest(live)
+    if damage:
+        raise IndexDamagedError(settings.index_dir, damage)
+    return saved
 
 
 def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerprint,
                     plan: Plan, progress: bool, encoder: Encoder) -> tuple[int, Counter[str]]:
-    folder = generations.begin(settings.index_dir, base)  # a copy of the live one, or empty
-
-    @functools.cache
-    def collections() -> ChromaIndex:
-        """The new generation's collections, without the removed documents; opened once the
-        first document is being embedded (rag/index/stream.py)."""
-        index = ChromaIndex(settings, folder, create=True)
+    # A thread of its own copies the live generation (or makes an empty one), opens the
+    # copy's collections and deletes the removed and changed documents from them (Chroma loads
+    # its vector indexes for that): kernel and Rust work, which runs on the other core while
+    # this thread imports and chunks (rag/index/stream.py).
+    def prepare() -> ChromaIndex:
+        index = ChromaIndex(settings, generations.begin(settings.index_dir, base), create=True)
         if settings.chroma.mode == "server" and base is not None:
             # embedded mode copied the database with the folder
             index.copy_from(ChromaIndex(settings, base))
+        for doc in plan.removed + [source.doc for source in plan.changed]:
+            index.delete_doc(doc)
+        return index
+
+    preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare")
+    prepared = preparing.submit(prepare)
+    preparing.shutdown(wait=False)  # the thread ends with prepare()
+
+    @functools.cache
+    def collections() -> ChromaIndex:
+        """The new generation's collections, without the removed and changed documents."""
+        index = prepared.result()
         for doc in plan.removed:
-            index.replace_doc(doc, [], SentenceRows())
             fingerprint.docs.pop(doc, None)
         return index
 
+    built: list[tuple[LexicalIndex, Counter[str]]] = []
+
+    def bm25() -> None:
+        """The BM25 index of the documents the generation will hold (all chunked now)."""
+        index = collections()
+        docs = {**fingerprint.docs, **{source.doc: source.sha256 for source in plan.todo}}
+        built.append(terms.build(index.folder, docs, index.doc_chunks))
+
     try:
         embedded = _embed_documents(settings, collections, fingerprint, plan.todo, progress,
-                                    encoder)
+                                    encoder, bm25)
+        if not built:
+            bm25()
         index = collections()
         index.save_fingerprint(fingerprint)
-        lexical, counts = terms.build(folder, fingerprint.docs, index.doc_chunks)
+        folder = index.folder
+        lexical, counts = built[0]
         lexical.save(folder / "lexical", fingerprint.key())
         index.prune_originals(set(fingerprint.docs.values()))
         terms.prune(folder, set(fingerprint.docs.values()))
         state.save(folder, fingerprint, counts)
         generations.commit(settings.index_dir, folder)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        if prepared.exception() is None:  # else the next ingest's prune removes the folder
+            shutil.rmtree(prepared.result().folder, ignore_errors=True)
         raise
     if settings.chroma.mode == "server":
         pointer = generations.read_pointer(settings.index_dir) or {}
@@ -162,11 +192,11 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
 
 def _embed_documents(settings: Settings, index: Callable[[], ChromaIndex],
                      fingerprint: Fingerprint, todo: list[SourceFile], progress: bool,
-                     encoder: Encoder) -> int:
+                     encoder: Encoder, chunked: Callable[[], None]) -> int:
     if not todo:
         return 0
     model = settings.embed.model
     if settings.chunk.size > max_tokens(model) - 2:
         raise UsageError(f"chunk.size {settings.chunk.size} exceeds what {model} embeds "
                          f"({max_tokens(model) - 2} tokens): lower RAG_CHUNK__SIZE")
-    return write_documents(index, encoder, todo, settings, fingerprint, progress)
+    return write_documents(index, encoder, todo, settings, fingerprint, progress, chunked)

@@ -156,13 +156,15 @@ class ChromaIndex:
     def chunk_counts(self) -> Counter[str]:
         return doc_counts(get_all(self.collection, ["metadatas"])["metadatas"])
 
-    def replace_doc(self, doc: str, nodes: Sequence[BaseNode], sentences: SentenceRows) -> None:
-        """Remove every chunk and sentence of `doc`, then add the new ones (possibly none)."""
-        store = self.store
-        store.delete(ref_doc_id=doc)
+    def delete_doc(self, doc: str) -> None:
+        """Remove every chunk and sentence of `doc`."""
+        self.store.delete(ref_doc_id=doc)
         self.sentences.delete(where={"doc": doc})
+
+    def add_doc(self, nodes: Sequence[BaseNode], sentences: SentenceRows) -> None:
+        """Add one document's chunks and sentences (its old ones deleted before)."""
         if nodes:
-            store.add(list(nodes))
+            self.store.add(list(nodes))
         _add(self.sentences, sentences.ids, sentences.vectors, sentences.metadatas,
              sentences.texts)
 

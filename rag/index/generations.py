@@ -15,10 +15,12 @@ The previous generation is kept one round so a reader still using it is not cut 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,8 @@ LOCK = "ingest.lock"
 MANIFEST = "manifest.json"
 PREFIX = "gen-"
 LEGACY = ("chroma", "lexical", "originals")  # the layout before generations
+SHARED = ("originals", "terms")  # linked, not copied, into a new generation
+TRASH = "trash-"  # generations being deleted
 
 
 def read_pointer(index_dir: Path) -> dict[str, Any] | None:
@@ -64,12 +68,18 @@ def live(index_dir: Path) -> Path:
 
 
 def begin(index_dir: Path, copy_from: Path | None) -> Path:
-    """A new generation folder: a copy of `copy_from`, or empty."""
+    """A new generation folder: a copy of `copy_from`, or empty. The folders in SHARED hold
+    files named by their content that are only ever replaced by a rename, never written in
+    place, so the copy links them (hard links) instead of copying them."""
     folder = index_dir / f"{PREFIX}{time.time_ns():x}-{os.getpid()}"
-    if copy_from is not None:
-        shutil.copytree(copy_from, folder)
-    else:
+    if copy_from is None:
         folder.mkdir(parents=True)
+        return folder
+    shutil.copytree(copy_from, folder, ignore=lambda parent, names: [
+        name for name in names if Path(parent) == copy_from and name in SHARED])
+    for name in SHARED:
+        if (copy_from / name).is_dir():
+            shutil.copytree(copy_from / name, folder / name, copy_function=os.link)
     return folder
 
 
@@ -114,15 +124,24 @@ def commit(index_dir: Path, folder: Path) -> None:
 
 
 def prune(index_dir: Path) -> None:
-    """Remove every generation folder except the live one and the one before it."""
+    """Remove every generation folder except the live one and the one before it.
+
+    A folder is first renamed out of the generations (instant), then deleted by a process of
+    its own, which the ingest does not wait for: deleting the 700 MB of a generation at 100x
+    the corpus took 0.5 s. A deletion cut short is finished by the next prune."""
     pointer = read_pointer(index_dir) or {}
     keep = {pointer.get("generation"), pointer.get("previous")}
-    for folder in index_dir.glob(f"{PREFIX}*"):
-        if folder.name not in keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    doomed = [folder for folder in index_dir.glob(f"{PREFIX}*") if folder.name not in keep]
     if pointer:
-        for name in LEGACY:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+        doomed += [index_dir / name for name in LEGACY if (index_dir / name).exists()]
+    for folder in doomed:
+        with contextlib.suppress(OSError):
+            folder.rename(index_dir / f"{TRASH}{folder.name}")
+    trash = [str(folder) for folder in index_dir.glob(f"{TRASH}*")]
+    if trash:
+        # sh starts rm in the background and returns at once: rm outlives this process
+        subprocess.run(["sh", "-c", 'rm -rf -- "$@" </dev/null >/dev/null 2>&1 &', "sh",
+                        *trash], start_new_session=True, check=False)
 
 
 @contextmanager

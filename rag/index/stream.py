@@ -35,11 +35,13 @@ Embedded = tuple[list["TextNode"], SentenceRows]
 
 def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], BaseEmbedding],
                     todo: list[SourceFile], settings: Settings, fingerprint: Fingerprint,
-                    progress: bool) -> int:
+                    progress: bool, chunked: Callable[[], object] = lambda: None) -> int:
     """Embed and write every document of `todo`; the number of chunks written. The worker
     asks `embedder` for the model when the first document is chunked (rag/index/encoding.py
     `Encoder`: it may wait for the export), and this thread asks `index` for the collections
-    (importing and starting Chroma) only then, while the worker embeds."""
+    (importing and starting Chroma) only then, while the worker embeds. Each document's BM25
+    terms are saved as it is chunked, and `chunked` is called once every document is, while
+    the last ones are still being embedded (build.py builds the BM25 index then)."""
     from tqdm import tqdm
 
     counter, cache = token_counter(settings.embed.model), VectorCache()
@@ -59,9 +61,12 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
             queue.append((source, texts, worker.submit(embed, chunks, source.doc)))
             held += texts
             collections = index()
+            terms.save(collections.folder, source.sha256, [c.id for c in chunks],
+                       [c.text for c in chunks])
             while queue and (queue[0][2].done() or held > STREAM_TEXTS):
                 written += _write_next(collections, queue, fingerprint)
                 held -= queue.popleft()[1]
+        chunked()
         while queue:
             written += _write_next(index(), queue, fingerprint)
             queue.popleft()
@@ -76,8 +81,6 @@ def _write_next(index: ChromaIndex, queue: deque[tuple[SourceFile, int, Any]],
     index.save_original(source.sha256, source.text)
     if source.pages is not None:
         index.save_pages(source.sha256, source.pages, source.path)
-    index.replace_doc(source.doc, nodes, sentences)
-    terms.save(index.folder, source.sha256, [n.id_ for n in nodes],
-               [n.get_content() for n in nodes])
+    index.add_doc(nodes, sentences)
     fingerprint.docs[source.doc] = source.sha256
     return len(nodes)
