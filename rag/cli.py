@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", parents=[common], help="build or update the index")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and rebuild it")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument("--shard", metavar="K/N", help="a worker's share (Chroma server mode): "
+                        "embed and stage shard K of N; then `rag ingest` publishes them all")
     ask = commands.add_parser("ask", parents=[common], help="answer a question, with citations")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print exactly one JSON object")
@@ -75,6 +77,8 @@ def _warn(message: str) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.index.build import ingest
 
+    if args.shard is not None:
+        return _stage(args)
     report = ingest(_settings(args), rebuild=args.rebuild, progress=not args.quiet)
     for warning in report.warnings:
         _warn(warning)
@@ -83,10 +87,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"Nothing to do: the index is up to date ({report.documents} documents, "
               f"{report.chunks} chunks; {report.seconds:.1f} s).")
         return 0
+    published = f" ({len(plan.staged)} of them staged by shard workers)" if plan.staged else ""
     print(f"Ingested {len(plan.added)} new, {len(plan.changed)} changed, {len(plan.removed)} "
-          f"removed, {len(plan.unchanged)} unchanged documents: {report.chunks_embedded} chunks "
-          f"embedded in {report.seconds:.1f} s. Index: {report.documents} documents, "
-          f"{report.chunks} chunks.")
+          f"removed, {len(plan.unchanged)} unchanged documents{published}: "
+          f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s. Index: "
+          f"{report.documents} documents, {report.chunks} chunks.")
+    return 0
+
+
+def _stage(args: argparse.Namespace) -> int:
+    from rag.index.shards import parse
+    from rag.index.stage import stage_shard
+
+    if args.rebuild:
+        raise UsageError("--shard and --rebuild do not go together: rebuild with `rag ingest "
+                         "--rebuild` alone, or start the workers on an empty index folder")
+    k, n = shard = parse(args.shard)
+    report = stage_shard(_settings(args), shard, progress=not args.quiet)
+    for warning in report.warnings:
+        _warn(warning)
+    print(f"Shard {k}/{n}: {report.documents} documents, {report.staged} staged now "
+          f"({report.chunks_embedded} chunks embedded in {report.seconds:.1f} s), "
+          f"{report.ready} already live or staged. When every shard is done, `rag ingest` "
+          "(without --shard) publishes them.")
     return 0
 
 

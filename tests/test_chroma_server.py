@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import numpy as np
 import pytest
 
 from rag.answering.pipeline import answer
@@ -111,3 +112,57 @@ def test_ingest_answer_restart_and_the_data_is_still_there(
     assert names == {f"corpus-{g}{s}" for g in (pointer["generation"], pointer["previous"])
                      for s in ("", "_sentences")}
     assert "2031" in answer("When was the Zanzibar accord signed?", settings=settings).answer
+
+
+def test_two_workers_stage_their_shards_and_ingest_publishes_them(
+        server: Server, tmp_path: Path, monkeypatch: Any) -> None:
+    """Two `rag ingest --shard K/2` processes embed their halves of the corpus into one real
+    Chroma server at once; the plain `rag ingest` then publishes them without embedding
+    anything, and the index equals one a single ingest builds."""
+    from rag.index import shards
+
+    for key, value in _env(server).items():
+        monkeypatch.setenv(key, value)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = get_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    workers = [subprocess.Popen([str(Path(sys.executable).with_name("rag")), "ingest", "--shard",
+                                 f"{k}/2", "--quiet", "--corpus", str(corpus), "--index",
+                                 str(settings.index_dir)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                env={**os.environ, **_env(server)}) for k in (1, 2)]
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    docs = {p.name for p in corpus.glob("*.txt")}
+    halves = [{doc for doc in docs if shards.shard_of(doc, 2) == k} for k in (1, 2)]
+    assert all(halves)  # each worker had documents of its own
+    for (out, _), half, k in zip(outputs, halves, (1, 2), strict=True):
+        assert f"Shard {k}/2: {len(half)} documents, {len(half)} staged now" in out
+    staged = [shards.Staged.read(settings, sha) for sha in shards.staged_versions(settings)]
+    assert sorted(s.doc for s in staged if s) == sorted(docs)
+    assert generations.current(settings.index_dir) is None  # readers see nothing yet
+
+    with pytest.MonkeyPatch.context() as no_model:
+        no_model.setattr("rag.index.encoding.document_embedder",
+                         lambda _: pytest.fail("publishing must not embed"))
+        report = ingest(settings, progress=False)
+    assert report.chunks_embedded == 0 and len(report.plan.staged) == len(docs)
+    assert "May 29, 2014" in answer(QUESTION, settings=settings).answer
+    assert not shards.staged_versions(settings)  # published, then removed
+    names = {c.name for c in chromadb.HttpClient(host="127.0.0.1",
+                                                 port=server.port).list_collections()}
+    assert not [name for name in names if "staged" in name]
+
+    single = settings.model_copy(update={  # another index on the server: its own collections
+        "index_dir": tmp_path / "single",
+        "chroma": settings.chroma.model_copy(update={"collection": "single"})})
+    ingest(single, progress=False)
+    published, alone = ChromaIndex(settings), ChromaIndex(single)
+    ids, texts, _ = published.all_chunks()
+    alone_ids, alone_texts, _ = alone.all_chunks()
+    assert sorted(zip(ids, texts, strict=True)) == sorted(zip(alone_ids, alone_texts, strict=True))
+    assert published.sentences.count() == alone.sentences.count()
+    assert published.fingerprint() == alone.fingerprint()
+    vectors = [index.collection.get(ids=sorted(ids), include=["embeddings"])["embeddings"]
+               for index in (published, alone)]
+    assert np.allclose(vectors[0], vectors[1], atol=1e-6)  # the same encoder, in the workers

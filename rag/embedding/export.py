@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -42,7 +43,7 @@ def export(model: str, index_dir: Path, precisions: tuple[str, ...] = ("fp32",))
     try:
         problems = [_make(model, index_dir, precision) for precision in missing]
     except Exception as err:  # an exporter failure must not fail the ingest
-        for leftover in onnx_path(index_dir, model).parent.glob("*.tmp"):
+        for leftover in onnx_path(index_dir, model).parent.glob(f"*.{os.getpid()}.tmp"):
             leftover.unlink(missing_ok=True)
         return f"the ONNX export of {model} failed ({type(err).__name__}: {err})"
     return "; ".join(p for p in problems if p) or None
@@ -53,7 +54,8 @@ def _make(model: str, index_dir: Path, precision: str) -> str | None:
     import onnx
 
     model_dir, target = resolve_model_path(model), onnx_path(index_dir, model, precision)
-    tmp = target.with_suffix(".tmp")
+    # a name of this process's own: shard workers (rag/index/shards.py) may export at once
+    tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp")
     if bert_fused.supported(model_dir):  # the optimizer's fused graph, written directly
         fused = bert_fused.fused(model_dir)
         onnx.save(fused if precision == "fp32" else bert_int8.quantized(fused), str(tmp))

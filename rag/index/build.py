@@ -20,7 +20,7 @@ from pathlib import Path
 from rag.config import Settings
 from rag.embedding.embed import max_tokens
 from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
-from rag.index import generations, state, terms
+from rag.index import generations, shards, state, terms
 from rag.index.chroma import ChromaIndex
 from rag.index.encoding import Encoder, start_export
 from rag.index.fingerprint import Fingerprint
@@ -36,6 +36,7 @@ class Plan:
     changed: list[SourceFile] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    staged: list[SourceFile] = field(default_factory=list)  # of todo: embedded by shard workers
 
     @property
     def todo(self) -> list[SourceFile]:
@@ -99,6 +100,8 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         check_builder(current, wanted, bool(counts))
         fingerprint = current or wanted
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
+        if settings.chroma.mode == "server":  # documents `rag ingest --shard` staged
+            plan.staged = [s for s in plan.todo if shards.usable(settings, s, fingerprint)]
         encoder = Encoder(settings, fingerprint, exporting)
         if live is not None and not plan.todo and not plan.removed:
             ChromaIndex(settings, live)  # a garbled database is not up to date
@@ -132,29 +135,33 @@ def _current(settings: Settings, live: Path | None) -> tuple[Fingerprint | None,
 
 def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerprint,
                     plan: Plan, progress: bool, encoder: Encoder) -> tuple[int, Counter[str]]:
-    # A thread of its own copies the live generation (or makes an empty one), opens the
-    # copy's collections and deletes the removed and changed documents from them (Chroma loads
-    # its vector indexes for that): kernel and Rust work, which runs on the other core while
-    # this thread imports and chunks (rag/index/stream.py).
-    def prepare() -> ChromaIndex:
-        index = ChromaIndex(settings, generations.begin(settings.index_dir, base), create=True)
+    # A thread of its own copies the live generation (or makes an empty folder), mostly in
+    # the kernel, while this thread imports and chunks (rag/index/stream.py). It imports
+    # nothing: two threads importing llama-index or chromadb at once can fail ("partially
+    # initialized module", seen at 10x), so every import stays in this thread.
+    copying = ThreadPoolExecutor(1, thread_name_prefix="copy")
+    begun = copying.submit(generations.begin, settings.index_dir, base)
+    copying.shutdown(wait=False)  # the thread ends with the copy
+
+    @functools.cache
+    def collections() -> ChromaIndex:
+        """The new generation's collections, without the removed and changed documents, with
+        the staged ones: opened once the first document is chunked, while the worker embeds."""
+        index = ChromaIndex(settings, begun.result(), create=True)
         if settings.chroma.mode == "server" and base is not None:
             # embedded mode copied the database with the folder
             index.copy_from(ChromaIndex(settings, base))
         for doc in plan.removed + [source.doc for source in plan.changed]:
             index.delete_doc(doc)
-        return index
-
-    preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare")
-    prepared = preparing.submit(prepare)
-    preparing.shutdown(wait=False)  # the thread ends with prepare()
-
-    @functools.cache
-    def collections() -> ChromaIndex:
-        """The new generation's collections, without the removed and changed documents."""
-        index = prepared.result()
         for doc in plan.removed:
             fingerprint.docs.pop(doc, None)
+        for source in plan.staged:
+            index.copy_from(ChromaIndex(settings, shards.folder(settings, source.sha256),
+                                        create=True))
+            shards.link_files(settings, source.sha256, index.folder)
+            fingerprint.docs[source.doc] = source.sha256
+            staged = shards.Staged.read(settings, source.sha256)
+            fingerprint.dim = fingerprint.dim or (staged.dim if staged else 0)
         return index
 
     built: list[tuple[LexicalIndex, Counter[str]]] = []
@@ -166,7 +173,8 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
         built.append(terms.build(index.folder, docs, index.doc_chunks))
 
     try:
-        embedded = _embed_documents(settings, collections, fingerprint, plan.todo, progress,
+        embedded = _embed_documents(settings, collections, fingerprint,
+                                    [s for s in plan.todo if s not in plan.staged], progress,
                                     encoder, bm25)
         if not built:
             bm25()
@@ -180,10 +188,12 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
         state.save(folder, fingerprint, counts)
         generations.commit(settings.index_dir, folder)
     except BaseException:
-        if prepared.exception() is None:  # else the next ingest's prune removes the folder
-            shutil.rmtree(prepared.result().folder, ignore_errors=True)
+        if begun.exception() is None:  # else the next ingest's prune removes the folder
+            shutil.rmtree(begun.result(), ignore_errors=True)
         raise
     if settings.chroma.mode == "server":
+        for source in plan.staged:  # published now
+            shards.remove(settings, source.sha256)
         pointer = generations.read_pointer(settings.index_dir) or {}
         index.drop_other_generations({str(pointer.get("generation")),
                                       str(pointer.get("previous"))})

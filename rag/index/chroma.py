@@ -133,6 +133,14 @@ class ChromaIndex:
             got = get_all(source, ["embeddings", "metadatas", "documents"])
             _add(target, got["ids"], got["embeddings"], got["metadatas"], got["documents"])
 
+    def drop(self) -> None:
+        """Server mode: delete both collections (missing ones are no error)."""
+        for name in (self.name, f"{self.name}_sentences"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # chromadb raises NotFoundError or ValueError by version
+                continue
+
     def drop_other_generations(self, keep: set[str]) -> None:
         """Server mode: delete the collections of generations no longer kept."""
         prefix = f"{self.cfg.collection}-{generations.PREFIX}"

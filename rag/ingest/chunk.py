@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 Tokenize = Callable[[str], list[int]]
 
 
+def preload() -> None:
+    """Import what chunking needs (nltk, llama-index). Threads that import the same packages
+    at once can fail on their circular imports ("partially initialized module"), so ingest
+    imports them here, in one thread, before its embedding worker starts."""
+    import_nltk()
+    import llama_index.core.node_parser  # noqa: F401
+
+
 @functools.cache
 def _splitter(size: int, overlap: int, separator: str, tokenize: Tokenize) -> SentenceSplitter:
     import_nltk()  # before llama-index loads it for punkt (rag/text/punkt.py)
