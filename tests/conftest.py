@@ -27,6 +27,7 @@ class FakeEmbedding(BaseEmbedding):
 
     embedded: list[str] = Field(default_factory=list)
     dim: int = 32
+    context: float = 0.0  # > 0: each token state also depends on the whole text, as in a model
 
     def _vector(self, text: str) -> list[float]:
         vec = [0.0] * self.dim
@@ -52,6 +53,7 @@ class FakeEmbedding(BaseEmbedding):
                 states[i, int(hashlib.md5(word.group().lower().encode()).hexdigest(), 16)
                        % self.dim] = 1.0
                 offsets[i] = word.span()
+            states[:, int(hashlib.md5(text.encode()).hexdigest(), 16) % self.dim] += self.context
             out.append(TokenStates(states, offsets))
         return out
 

@@ -8,9 +8,11 @@ import itertools
 import json
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rag.config import get_settings
@@ -72,26 +74,59 @@ def test_first_ingest_then_nothing_to_do(corpus_copy: Path, settings_for: Any,
     assert counts(settings) == before  # no duplicates
 
 
+def _append(text: str) -> str:
+    return text + "\n\nA new closing paragraph about the SCO.\n"
+
+
+def _insert_midway(text: str) -> str:
+    cut = text.index("\n\n", len(text) // 2)
+    return text[:cut] + "\n\nA new closing paragraph about the SCO." + text[cut:]
+
+
+@pytest.mark.parametrize("edit", [_append, _insert_midway])
 def test_changed_file_is_the_only_one_re_embedded(corpus_copy: Path, settings_for: Any,
-                                                  fake_embedder: FakeEmbedding) -> None:
+                                                  fake_embedder: FakeEmbedding,
+                                                  tmp_path: Path,
+                                                  edit: Callable[[str], str]) -> None:
+    """Only the changed document is embedded again, and of it only the chunks that changed
+    (and those sharing a sentence with them: rag/index/kept.py); the others keep their
+    vectors, and the index equals one built from scratch, vector for vector."""
+    fake_embedder.context = 0.5  # a sentence's vector depends on the chunks that hold it
     settings = settings_for(corpus_copy)
     ingest(settings, progress=False)
     untouched = {doc: ids_of(settings, doc) for doc in DOCS if doc != C003}
+    old_ids = ids_of(settings, C003)
     fake_embedder.embedded.clear()
     path = corpus_copy / C003
-    path.write_text(path.read_text("utf-8") + "\n\nA new closing paragraph about the SCO.\n",
-                    encoding="utf-8")
+    path.write_text(edit(path.read_text("utf-8")), encoding="utf-8")
     report = ingest(settings, progress=False)
     assert [s.doc for s in report.plan.changed] == [C003]
+    index = ChromaIndex(settings)
     new_ids = ids_of(settings, C003)
-    new_sentences = ChromaIndex(settings).sentences.get(where={"doc": C003})["ids"]
-    assert report.chunks_embedded == len(new_ids)
-    tables = table_rows(ChromaIndex(settings), C003)
-    assert len(fake_embedder.embedded) == len(new_ids) + len(tables) and new_sentences
+    got = index.collection.get(ids=sorted(new_ids - old_ids), include=["documents"])
+    changed = set(got["documents"] or [])
+    assert changed and len(new_ids - old_ids) < len(new_ids) * (0.2 if edit is _append else 0.8)
+    assert changed <= set(fake_embedder.embedded) <= changed | table_rows(index, C003) | set(
+        index.collection.get(ids=sorted(new_ids), include=["documents"])["documents"] or [])
+    assert report.chunks_embedded == len(set(fake_embedder.embedded) - table_rows(index))
+    assert report.chunks_embedded < len(new_ids)
     assert any("A new closing paragraph" in text for text in fake_embedder.embedded)
     assert all(ids_of(settings, doc) == ids for doc, ids in untouched.items())
-    fingerprint = ChromaIndex(settings).fingerprint()
+    fingerprint = index.fingerprint()
     assert fingerprint is not None and fingerprint.docs[C003] == report.plan.changed[0].sha256
+
+    fresh = settings.model_copy(update={"index_dir": tmp_path / "fresh"})
+    ingest(fresh, progress=False)
+    for name in ("collection", "sentences"):  # records rewritten or kept, as a rebuild's
+        kept, built = (getattr(ChromaIndex(s), name).get(
+            include=["embeddings", "documents", "metadatas"]) for s in (settings, fresh))
+        assert sorted(kept["ids"]) == sorted(built["ids"])
+        by_id = {i: (v, d, m) for i, v, d, m in zip(built["ids"], built["embeddings"],
+                                                     built["documents"], built["metadatas"],
+                                                     strict=True)}
+        for i, vector, text, meta in zip(kept["ids"], kept["embeddings"], kept["documents"],
+                                         kept["metadatas"], strict=True):
+            assert np.allclose(vector, by_id[i][0], atol=1e-6) and (text, meta) == by_id[i][1:]
 
 
 def test_bm25_of_a_new_generation_tokenizes_only_the_changed_document(

@@ -13,7 +13,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,11 +151,12 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
         if settings.chroma.mode == "server" and base is not None:
             # embedded mode copied the database with the folder
             index.copy_from(ChromaIndex(settings, base))
-        for doc in plan.removed + [source.doc for source in plan.changed]:
+        for doc in plan.removed:  # changed documents are replaced as they are written
             index.delete_doc(doc)
-        for doc in plan.removed:
             fingerprint.docs.pop(doc, None)
         for source in plan.staged:
+            if source in plan.changed:
+                index.delete_doc(source.doc)
             index.copy_from(ChromaIndex(settings, shards.folder(settings, source.sha256),
                                         create=True))
             shards.link_files(settings, source.sha256, index.folder)
@@ -164,13 +165,18 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
             fingerprint.dim = fingerprint.dim or (staged.dim if staged else 0)
         return index
 
-    built: list[tuple[LexicalIndex, Counter[str]]] = []
+    built: list[Future[tuple[LexicalIndex, Counter[str]]]] = []
 
     def bm25() -> None:
-        """The BM25 index of the documents the generation will hold (all chunked now)."""
+        """Start building the BM25 index of the documents the generation will hold (all
+        chunked now), in a thread (numpy, mostly without the GIL) while this one writes."""
+        import bm25s  # noqa: F401  # imported here: no import in two threads at once
+
         index = collections()
         docs = {**fingerprint.docs, **{source.doc: source.sha256 for source in plan.todo}}
-        built.append(terms.build(index.folder, docs, index.doc_chunks))
+        building = ThreadPoolExecutor(1, thread_name_prefix="bm25")
+        built.append(building.submit(terms.build, index.folder, docs, index.doc_chunks))
+        building.shutdown(wait=False)
 
     try:
         embedded = _embed_documents(settings, collections, fingerprint,
@@ -181,13 +187,15 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
         index = collections()
         index.save_fingerprint(fingerprint)
         folder = index.folder
-        lexical, counts = built[0]
+        lexical, counts = built[0].result()
         lexical.save(folder / "lexical", fingerprint.key())
         index.prune_originals(set(fingerprint.docs.values()))
         terms.prune(folder, set(fingerprint.docs.values()))
         state.save(folder, fingerprint, counts)
         generations.commit(settings.index_dir, folder)
     except BaseException:
+        if built:
+            built[0].exception()  # the thread is done with the folder
         if begun.exception() is None:  # else the next ingest's prune removes the folder
             shutil.rmtree(begun.result(), ignore_errors=True)
         raise

@@ -11,6 +11,7 @@ import numpy as np
 
 from rag.embedding.tokens import Vector, normalise, pool, token_embedder
 from rag.index.chroma import SentenceRows
+from rag.index.kept import Kept, Stored
 from rag.text.sentences import row_in_context, sentence_id
 from rag.types import Chunk
 
@@ -50,14 +51,25 @@ def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:
 
 
 def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], batch_size: int,
-                    bar: Any = None, cache: VectorCache | None = None
+                    bar: Any = None, cache: VectorCache | None = None,
+                    kept: dict[str, Kept] | None = None
                     ) -> dict[str, tuple[list[TextNode], SentenceRows]]:
     """Embed every chunk of these documents; each sentence's vector is pooled from the token
     states of the chunks that hold it (rag/embedding/tokens.py). `bar`, a tqdm progress bar,
-    counts the texts; `cache` holds recently embedded chunks."""
-    pooled = _pool_chunks(embedder, [c for cs in chunks.values() for c in cs], batch_size, bar,
-                          cache)
-    rows = {doc: _sentence_rows(doc, doc_chunks, pooled) for doc, doc_chunks in chunks.items()}
+    counts the texts; `cache` holds recently embedded chunks; `kept`, by document, the vectors
+    a changed document had, which its unchanged chunks and sentences keep (rag/index/kept.py)."""
+    keep_chunks: dict[str, Stored] = {}
+    keep_sentences: dict[str, Stored] = {}
+    for doc, old in (kept or {}).items():
+        same_chunks, same_sentences = old.reusable(chunks.get(doc, []))
+        keep_chunks.update(same_chunks)
+        keep_sentences.update(same_sentences)
+    pooled = _pool_chunks(embedder, [c for cs in chunks.values() for c in cs
+                                     if c.id not in keep_chunks], batch_size, bar, cache)
+    pooled.update({cid: (np.asarray(vector, dtype=np.float32), [])
+                   for cid, vector in keep_chunks.items()})
+    rows = {doc: _sentence_rows(doc, doc_chunks, pooled, keep_sentences)
+            for doc, doc_chunks in chunks.items()}
     alone = [(r, i) for r in rows.values() for i, v in enumerate(r.vectors) if not v]
     if alone:  # table rows, and any sentence no token of a chunk falls in: on its own
         vectors = _embed(embedder, [r.texts[i] for r, i in alone], batch_size, bar, cache)
@@ -116,14 +128,15 @@ def _batches(todo: list[Any], most: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _sentence_rows(doc: str, chunks: list[Chunk], pooled: dict[str, Pooled]) -> SentenceRows:
+def _sentence_rows(doc: str, chunks: list[Chunk], pooled: dict[str, Pooled],
+                   kept: dict[str, Stored]) -> SentenceRows:
     """The document's distinct sentences, each with the mean of its states in every chunk
     that holds it (chunks overlap); an empty vector for one to embed on its own: a table row
     (as "Title (Header): Row", see unique_sentences; pooled from the table, every row carried
     the whole table and a question about one row found another: the UI test's Vietnam row),
     or a sentence no token falls in."""
     states: dict[str, list[Vector]] = {}
-    for chunk in (c for c in chunks if c.kind != "table"):
+    for chunk in (c for c in chunks if c.kind != "table" and pooled[c.id][1]):
         for span, state in zip(chunk.sentences, pooled[chunk.id][1], strict=True):
             if state is not None:
                 sid = sentence_id(doc, span.orig_start, span.orig_end)
@@ -133,8 +146,8 @@ def _sentence_rows(doc: str, chunks: list[Chunk], pooled: dict[str, Pooled]) -> 
         rows.ids.append(sid)
         rows.texts.append(text)
         found = states.get(sid)
-        rows.vectors.append(normalise(np.mean(found, axis=0)).tolist() if found
-                            else [])
+        rows.vectors.append(list(kept[sid]) if sid in kept else
+                            normalise(np.mean(found, axis=0)).tolist() if found else [])
         rows.metadatas.append({"doc": doc, "start": start, "end": end})
     return rows
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rag.config import Settings
 from rag.embedding.embed import token_counter
 from rag.index import terms
 from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.index.fingerprint import Fingerprint
+from rag.index.kept import Kept
 from rag.index.nodes import VectorCache, embed_documents
 from rag.ingest.chunk import chunk_document, preload
 from rag.types import Chunk, SourceFile
@@ -30,13 +31,13 @@ if TYPE_CHECKING:
 
 STREAM_TEXTS = 4096  # chunks and sentences at most between chunking and writing (memory bound)
 
-Embedded = tuple[list["TextNode"], SentenceRows]
+Embedded = tuple[list["TextNode"], SentenceRows, int]  # and how many chunks the model ran
 
 
 def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], BaseEmbedding],
                     todo: list[SourceFile], settings: Settings, fingerprint: Fingerprint,
                     progress: bool, chunked: Callable[[], object] = lambda: None) -> int:
-    """Embed and write every document of `todo`; the number of chunks written. The worker
+    """Embed and write every document of `todo`; the number of chunks the model ran. The worker
     asks `embedder` for the model when the first document is chunked (rag/index/encoding.py
     `Encoder`: it may wait for the export), and this thread asks `index` for the collections
     (importing and starting Chroma) only then, while the worker embeds. Each document's BM25
@@ -45,14 +46,15 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
     from tqdm import tqdm
 
     counter, cache = token_counter(settings.embed.model), VectorCache()
-    queue: deque[tuple[SourceFile, int, Future[Embedded]]] = deque()
+    queue: deque[tuple[SourceFile, int, Future[Embedded], Kept | None]] = deque()
     written = held = 0
     # disable=None: tqdm shows the bar on a terminal only, not in logs.
     with tqdm(total=0, unit="text", desc="Embedding", disable=None if progress else True) as bar, \
             ThreadPoolExecutor(1, thread_name_prefix="embed") as worker:
-        def embed(chunks: list[Chunk], doc: str) -> Embedded:
-            return embed_documents(embedder(), {doc: chunks}, settings.embed.batch_size, bar,
-                                   cache)[doc]
+        def embed(chunks: list[Chunk], doc: str, kept: Kept | None) -> Embedded:
+            nodes, rows = embed_documents(embedder(), {doc: chunks}, settings.embed.batch_size,
+                                          bar, cache, {doc: kept} if kept else None)[doc]
+            return nodes, rows, len(chunks) - (len(kept.reusable(chunks)[0]) if kept else 0)
 
         # Every import here, before the worker starts (see rag/ingest/chunk.py `preload`):
         # the chunker's, and the ONNX encoder's (onnxruntime, tokenizers), 0.05 s more.
@@ -62,7 +64,9 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
         for source in todo:
             chunks = chunk_document(source, settings.chunk, counter)
             texts = sum(1 + len(c.sentences) for c in chunks)
-            queue.append((source, texts, worker.submit(embed, chunks, source.doc)))
+            # a changed document keeps the vectors of what did not change (rag/index/kept.py)
+            kept = index().kept(source.doc) if source.doc in fingerprint.docs else None
+            queue.append((source, texts, worker.submit(embed, chunks, source.doc, kept), kept))
             held += texts
             collections = index()
             terms.save(collections.folder, source.sha256, [c.id for c in chunks],
@@ -77,14 +81,18 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
     return written
 
 
-def _write_next(index: ChromaIndex, queue: deque[tuple[SourceFile, int, Any]],
+def _write_next(index: ChromaIndex, queue: deque[tuple[SourceFile, int, Any, Kept | None]],
                 fingerprint: Fingerprint) -> int:
-    """Write the first document of `queue` (waiting for its embeddings); its chunk count."""
-    source, _, future = queue[0]
-    nodes, sentences = future.result()
+    """Write the first document of `queue` (waiting for its embeddings), replacing its old
+    version if the index had one; how many of its chunks the model ran."""
+    source, _, future, kept = queue[0]
+    nodes, sentences, embedded = cast(Embedded, future.result())
     index.save_original(source.sha256, source.text)
     if source.pages is not None:
         index.save_pages(source.sha256, source.pages, source.path)
-    index.add_doc(nodes, sentences)
+    if kept is not None:
+        index.update_doc(nodes, sentences, kept)
+    else:
+        index.add_doc(nodes, sentences)
     fingerprint.docs[source.doc] = source.sha256
-    return len(nodes)
+    return embedded

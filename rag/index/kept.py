@@ -1,0 +1,59 @@
+"""Vectors a changed document keeps: its chunks and sentences that did not change.
+
+A chunk's id is a hash of its document, span and text (rag/types.py), and a sentence's vector is
+pooled from the chunks that hold it (rag/index/nodes.py). So when a document changes, a chunk
+whose id is still there would be embedded into the same vector, and a sentence held by exactly
+the same chunks as before gets the same vector too. Ingest takes those from the index instead of
+running the model again: appending a paragraph to a 75-chunk paper re-embeds the last chunk or
+two, not 75. A chunk is run again when one of its sentences is (its token states are needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rag.text.sentences import sentence_id
+from rag.types import Chunk
+
+Stored = list[float]  # a vector as the index holds it
+
+
+def holders(chunks: Iterable[Chunk]) -> dict[str, frozenset[str]]:
+    """Sentence id -> the ids of the chunks that hold it (tables' rows included)."""
+    found: dict[str, set[str]] = {}
+    for chunk in chunks:
+        for span in chunk.sentences:
+            found.setdefault(sentence_id(chunk.doc, span.orig_start, span.orig_end),
+                             set()).add(chunk.id)
+    return {sid: frozenset(ids) for sid, ids in found.items()}
+
+
+@dataclass
+class Kept:
+    """A document's vectors in the index before it changed."""
+
+    chunks: dict[str, Stored] = field(default_factory=dict)  # chunk id -> vector
+    sentences: dict[str, Stored] = field(default_factory=dict)  # sentence id -> vector
+    holders: dict[str, frozenset[str]] = field(default_factory=dict)
+    seqs: dict[str, int] = field(default_factory=dict)  # chunk id -> position in the document
+    texts: dict[str, str] = field(default_factory=dict)  # sentence id -> text
+
+    def unchanged(self, chunks: dict[str, tuple[int, Stored]],
+                  sentences: dict[str, tuple[str, Stored]]) -> tuple[set[str], set[str]]:
+        """Of a new version's chunks (id -> position, vector) and sentences (id -> text,
+        vector): the ids whose stored record would be written again as it is."""
+        return ({i for i, (seq, vector) in chunks.items()
+                 if self.seqs.get(i) == seq and self.chunks.get(i) == vector},
+                {i for i, (text, vector) in sentences.items()
+                 if self.texts.get(i) == text and self.sentences.get(i) == vector})
+
+    def reusable(self, chunks: list[Chunk]) -> tuple[dict[str, Stored], dict[str, Stored]]:
+        """Of the document's new `chunks`: the vectors of the chunks that need no model run,
+        and of the sentences that keep theirs."""
+        now = holders(chunks)
+        sentences = {sid: self.sentences[sid] for sid, ids in now.items()
+                     if sid in self.sentences and self.holders.get(sid) == ids}
+        kept = {c.id: self.chunks[c.id] for c in chunks if c.id in self.chunks and all(
+            sentence_id(c.doc, s.orig_start, s.orig_end) in sentences for s in c.sentences)}
+        return kept, sentences
