@@ -27,21 +27,32 @@ def index(tokens: np.ndarray, lengths: np.ndarray, vocab: dict[str, int]) -> Any
         raise RuntimeError(f"bm25s's defaults are now {bm25.method}/{bm25.csc_backend}: this "
                            "builder computes lucene's with numpy, so use bm25s.BM25.index")
     n_docs, n_vocab = len(lengths), len(vocab)
-    chunk = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    pairs, tf = np.unique(chunk * n_vocab + tokens.astype(np.int64), return_counts=True)
+    # (chunk, term) pairs as one integer, in 32 bits when they fit: the arrays here are as
+    # long as the corpus has tokens (2.4 million at 100x), and their size is ingest's memory
+    wide = np.dtype(np.int64 if n_docs * n_vocab >= 2**31 else np.int32)
+    pairs: np.ndarray = np.repeat(np.arange(n_docs, dtype=wide), lengths)
+    np.multiply(pairs, n_vocab, out=pairs)
+    np.add(pairs, tokens, out=pairs)
+    pairs, tf = np.unique(pairs, return_counts=True)
     doc, term = np.divmod(pairs, n_vocab)  # sorted by chunk, then term, as bm25s's loop
+    del pairs
     df = np.bincount(term, minlength=n_vocab)
     # math.log as bm25s does, once per distinct frequency: numpy's log may differ by an ulp
     # between CPUs (SIMD implementations), and then so could a score.
     idf_of = {int(d): math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in np.unique(df)}
     idf = np.array([idf_of[int(d)] for d in df], dtype=bm25.dtype)
     tf_array = tf.astype(bm25.dtype)
-    # bm25s: tf / (k1 * ((1 - b) + b * l_d / l_avg) + tf), with l_avg a float64 mean
-    norm = bm25.k1 * ((1 - bm25.b) + bm25.b * lengths[doc] / np.asarray(lengths).mean())
-    scores = idf[term] * (tf_array / (norm + tf_array))
+    del tf
+    # bm25s: tf / (k1 * ((1 - b) + b * l_d / l_avg) + tf), with l_avg a float64 mean; the
+    # same operations on the same numbers per chunk, then spread over its terms
+    norm = (bm25.k1 * ((1 - bm25.b) + bm25.b * lengths / np.asarray(lengths).mean()))[doc]
+    norm += tf_array
+    np.divide(tf_array, norm, out=norm)
+    norm *= idf[term]
+    scores = norm.astype(bm25.dtype)
+    del norm, tf_array
     # the matrix as BM25.build_index_from_ids builds it (its default csc_backend, numpy)
-    data, indices, indptr = bm25._np_csc(data=scores.astype(bm25.dtype),
-                                         rows=doc.astype(bm25.int_dtype),
+    data, indices, indptr = bm25._np_csc(data=scores, rows=doc.astype(bm25.int_dtype),
                                          cols=term.astype(bm25.int_dtype), shape=(n_docs, n_vocab))
     bm25.scores = {"data": data.astype(bm25.dtype), "indices": indices, "indptr": indptr,
                    "num_docs": n_docs}

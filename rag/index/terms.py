@@ -89,10 +89,12 @@ def _compact(corpus: _Corpus) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The token ids renumbered over the terms that occur (removed documents' terms go)."""
     tokens = np.concatenate(corpus.tokens) if corpus.tokens else np.zeros(0, np.int32)
     lengths = np.concatenate(corpus.lengths) if corpus.lengths else np.zeros(0, np.int64)
-    used, renumbered = np.unique(tokens, return_inverse=True)
+    used = np.zeros(len(corpus.vocab), dtype=bool)
+    used[tokens] = True
+    renumber = (np.cumsum(used) - 1).astype(np.int32)
     names = list(corpus.vocab)
-    return (renumbered.astype(np.int32), lengths,
-            {names[i]: new for new, i in enumerate(used.tolist())})
+    return (renumber[tokens], lengths,
+            {names[i]: new for new, i in enumerate(np.flatnonzero(used).tolist())})
 
 
 @dataclass
