@@ -1,7 +1,8 @@
 """Incremental ingest: clean, chunk and embed only new or changed documents.
 
 Changes go into a copy of the live index (a new generation, rag/index/generations.py): per document
-its old chunks are deleted and its new ones added, then the BM25 index is rebuilt and the copy
+its old chunks are deleted and its new ones added (a changed document keeps the vectors and
+records of what did not change: rag/index/kept.py), then the BM25 index is rebuilt and the copy
 becomes live in one atomic step. Killed at any point, an ingest leaves the live index as it was
 and the next run starts again from it, so no chunk is ever duplicated or orphaned.
 """
@@ -145,8 +146,8 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
 
     @functools.cache
     def collections() -> ChromaIndex:
-        """The new generation's collections, without the removed and changed documents, with
-        the staged ones: opened once the first document is chunked, while the worker embeds."""
+        """The new generation's collections, without the removed documents, with the staged
+        ones (rag/index/shards.py): opened once the first document is chunked."""
         index = ChromaIndex(settings, begun.result(), create=True)
         if settings.chroma.mode == "server" and base is not None:
             # embedded mode copied the database with the folder
