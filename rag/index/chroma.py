@@ -18,9 +18,7 @@ from rag.config import ChromaSettings, Settings
 from rag.errors import IndexDamagedError, RagError
 from rag.index import generations
 from rag.index.fingerprint import Fingerprint
-from rag.index.kept import Kept, holders
 from rag.pages import PageMap
-from rag.types import Chunk
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
@@ -171,34 +169,6 @@ class ChromaIndex:
         self.store.delete(ref_doc_id=doc)
         self.sentences.delete(where={"doc": doc})
 
-    def kept(self, doc: str) -> Kept:
-        """The vectors `doc` has here, which the unchanged part of a new version keeps."""
-        got = self.collection.get(where={"doc": doc},
-                                  include=["embeddings", "metadatas", "documents"])
-        rows = self.sentences.get(where={"doc": doc}, include=["embeddings", "documents"])
-        chunks = [Chunk.from_stored(i, text, meta) for i, text, meta in
-                  zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)]
-        return Kept(chunks=dict(zip(got["ids"], _lists(got["embeddings"]), strict=True)),
-                    sentences=dict(zip(rows["ids"], _lists(rows["embeddings"]), strict=True)),
-                    holders=holders(chunks), seqs={c.id: c.seq for c in chunks},
-                    texts=dict(zip(rows["ids"], rows["documents"] or [], strict=True)))
-
-    def update_doc(self, nodes: Sequence[BaseNode], sentences: SentenceRows, kept: Kept) -> None:
-        """Replace a document's old version (`kept`) by a new one, writing only the records
-        that differ: an appended paragraph rewrites a chunk or two, not the whole document."""
-        same_chunks, same_sentences = kept.unchanged(
-            {n.id_: (int(n.metadata["seq"]), n.get_embedding()) for n in nodes},
-            {i: (t, v) for i, t, v in zip(sentences.ids, sentences.texts, sentences.vectors,
-                                         strict=True)})
-        for collection, gone in ((self.collection, set(kept.chunks) - same_chunks),
-                                 (self.sentences, set(kept.sentences) - same_sentences)):
-            if gone:
-                collection.delete(ids=sorted(gone))
-        new = [i for i, sid in enumerate(sentences.ids) if sid not in same_sentences]
-        self.add_doc([n for n in nodes if n.id_ not in same_chunks], SentenceRows(
-            *([getattr(sentences, f)[i] for i in new]
-              for f in ("ids", "texts", "vectors", "metadatas"))))
-
     def add_doc(self, nodes: Sequence[BaseNode], sentences: SentenceRows) -> None:
         """Add one document's chunks and sentences (its old ones deleted before)."""
         if nodes:
@@ -254,10 +224,6 @@ class ChromaIndex:
         """Ids, texts and metadata of every chunk."""
         got = get_all(self.collection, ["documents", "metadatas"])
         return got["ids"], got["documents"], got["metadatas"]
-
-
-def _lists(vectors: Any) -> list[list[float]]:
-    return [[float(x) for x in vector] for vector in (vectors if vectors is not None else [])]
 
 
 def _replace(path: Path, write: Callable[[Path], object]) -> None:

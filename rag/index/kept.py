@@ -10,11 +10,16 @@ two, not 75. A chunk is run again when one of its sentences is (its token states
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.text.sentences import sentence_id
 from rag.types import Chunk
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import BaseNode
 
 Stored = list[float]  # a vector as the index holds it
 
@@ -57,3 +62,38 @@ class Kept:
         kept = {c.id: self.chunks[c.id] for c in chunks if c.id in self.chunks and all(
             sentence_id(c.doc, s.orig_start, s.orig_end) in sentences for s in c.sentences)}
         return kept, sentences
+
+
+def fetch(index: ChromaIndex, doc: str) -> Kept:
+    """The vectors `doc` has in `index`, which the unchanged part of a new version keeps."""
+    got = index.collection.get(where={"doc": doc},
+                               include=["embeddings", "metadatas", "documents"])
+    rows = index.sentences.get(where={"doc": doc}, include=["embeddings", "documents"])
+    chunks = [Chunk.from_stored(i, text, meta) for i, text, meta in
+              zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)]
+    return Kept(chunks=dict(zip(got["ids"], _lists(got["embeddings"]), strict=True)),
+                sentences=dict(zip(rows["ids"], _lists(rows["embeddings"]), strict=True)),
+                holders=holders(chunks), seqs={c.id: c.seq for c in chunks},
+                texts=dict(zip(rows["ids"], rows["documents"] or [], strict=True)))
+
+
+def replace(index: ChromaIndex, old: Kept, nodes: Sequence[BaseNode],
+            sentences: SentenceRows) -> None:
+    """Replace a document's old version by a new one in `index`, writing only the records
+    that differ: an appended paragraph rewrites a chunk or two, not the whole document."""
+    same_chunks, same_sentences = old.unchanged(
+        {n.id_: (int(n.metadata["seq"]), n.get_embedding()) for n in nodes},
+        {i: (t, v) for i, t, v in zip(sentences.ids, sentences.texts, sentences.vectors,
+                                     strict=True)})
+    for collection, gone in ((index.collection, set(old.chunks) - same_chunks),
+                             (index.sentences, set(old.sentences) - same_sentences)):
+        if gone:
+            collection.delete(ids=sorted(gone))
+    new = [i for i, sid in enumerate(sentences.ids) if sid not in same_sentences]
+    index.add_doc([n for n in nodes if n.id_ not in same_chunks], SentenceRows(
+        *([getattr(sentences, f)[i] for i in new] for f in ("ids", "texts", "vectors",
+                                                           "metadatas"))))
+
+
+def _lists(vectors: Any) -> list[Stored]:
+    return [[float(x) for x in vector] for vector in (vectors if vectors is not None else [])]

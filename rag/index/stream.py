@@ -20,7 +20,7 @@ from rag.embedding.embed import token_counter
 from rag.index import terms
 from rag.index.chroma import ChromaIndex, SentenceRows
 from rag.index.fingerprint import Fingerprint
-from rag.index.kept import Kept
+from rag.index.kept import Kept, fetch, replace
 from rag.index.nodes import VectorCache, embed_documents
 from rag.ingest.chunk import chunk_document, preload
 from rag.types import Chunk, SourceFile
@@ -65,7 +65,7 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
             chunks = chunk_document(source, settings.chunk, counter)
             texts = sum(1 + len(c.sentences) for c in chunks)
             # a changed document keeps the vectors of what did not change (rag/index/kept.py)
-            kept = index().kept(source.doc) if source.doc in fingerprint.docs else None
+            kept = fetch(index(), source.doc) if source.doc in fingerprint.docs else None
             queue.append((source, texts, worker.submit(embed, chunks, source.doc, kept), kept))
             held += texts
             collections = index()
@@ -91,7 +91,7 @@ def _write_next(index: ChromaIndex, queue: deque[tuple[SourceFile, int, Any, Kep
     if source.pages is not None:
         index.save_pages(source.sha256, source.pages, source.path)
     if kept is not None:
-        index.update_doc(nodes, sentences, kept)
+        replace(index, kept, nodes, sentences)
     else:
         index.add_doc(nodes, sentences)
     fingerprint.docs[source.doc] = source.sha256
