@@ -16,6 +16,7 @@ import pytest
 
 from rag.embedding import bert_fused, export
 from rag.embedding.embed import resolve_model_path
+from rag.embedding.encoder import onnx_path
 from rag.embedding.onnx_model import OnnxModel
 from tests import bert_plain
 from tests.conftest import ROOT
@@ -81,7 +82,7 @@ def test_the_int8_export_has_7_bit_weights_and_the_models_vectors(tmp_path: Path
     from onnx import numpy_helper
 
     assert export.export(MODEL, tmp_path, ("int8",)) is None
-    path = tmp_path / "encoders" / f"{MODEL}.int8.onnx"
+    path = onnx_path(tmp_path, MODEL, "int8")
     model = onnx.load(str(path))
     ops = {n.op_type for n in model.graph.node}
     assert {"QAttention", "DynamicQuantizeMatMul"} <= ops and "MatMul" not in ops
@@ -96,7 +97,7 @@ def test_the_int8_export_has_7_bit_weights_and_the_models_vectors(tmp_path: Path
 
 def _fp32(folder: Path) -> Path:
     assert export.export(MODEL, folder, ("fp32",)) is None
-    return folder / "encoders" / f"{MODEL}.fp32.onnx"
+    return onnx_path(folder, MODEL, "fp32")
 
 
 def test_a_first_export_imports_no_torch(tmp_path: Path) -> None:
@@ -108,5 +109,21 @@ def test_a_first_export_imports_no_torch(tmp_path: Path) -> None:
                           timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["None", "[]"]
-    assert (tmp_path / "encoders" / f"{MODEL}.fp32.onnx").is_file()
-    assert not (tmp_path / "encoders" / f"{MODEL}.int8.onnx").exists()  # only what it is asked
+    assert onnx_path(tmp_path, MODEL, "fp32").is_file()
+    assert not onnx_path(tmp_path, MODEL, "int8").exists()  # only what it is asked
+
+
+def test_an_export_of_another_version_is_replaced(tmp_path: Path) -> None:
+    """Exports made by an older exporter (unversioned names: the 8-bit int8 that ranked
+    differently by CPU) are neither used nor kept: the current version is made instead."""
+    from rag.embedding.encoder import load
+
+    folder = tmp_path / "encoders"
+    folder.mkdir()
+    older = [folder / f"{MODEL}.int8.onnx", folder / f"{MODEL}.fp32.onnx"]
+    for path in older:
+        path.write_bytes(b"an export of version 1")
+    assert onnx_path(tmp_path, MODEL, "int8") not in older
+    assert export.export(MODEL, tmp_path, ("int8",)) is None
+    assert not any(path.exists() for path in older)
+    assert load(onnx_path(tmp_path, MODEL, "int8"), MODEL) is not None

@@ -305,14 +305,20 @@ def test_the_next_document_is_chunked_while_one_is_embedded(
 def test_the_documents_encoder_is_part_of_what_built_the_index() -> None:
     """Switching embed.onnx_documents needs --rebuild; questions do not care (the searcher
     compares the model, chunker and cleaning only)."""
+    from rag.embedding.encoder import EXPORT_VERSION
     from rag.index.build import check_builder
     from rag.index.fingerprint import Fingerprint
 
     int8 = Fingerprint.wanted(get_settings())
     fp32 = Fingerprint.wanted(get_settings(embed={"onnx_documents": "fp32"}))
-    assert (int8.documents, fp32.documents) == ("onnx int8", "onnx fp32")
+    assert (int8.documents, fp32.documents) == (f"onnx int8 v{EXPORT_VERSION}",
+                                                 f"onnx fp32 v{EXPORT_VERSION}")
     assert int8.builder() == fp32.builder()
     assert Fingerprint.from_metadata(int8.to_metadata()) == int8
-    with pytest.raises(FingerprintMismatchError, match="documents embedded by: index has onnx "
-                       "int8, settings ask for onnx fp32"):
+    with pytest.raises(FingerprintMismatchError, match=r"documents embedded by: index has onnx "
+                       r"int8 v\d+, settings ask for onnx fp32 v\d+"):
         check_builder(int8, fp32, has_chunks=True)
+    before = Fingerprint.from_metadata({**int8.to_metadata(), "documents": "onnx int8"})
+    assert before is not None  # embedded by an export of another version: --rebuild
+    with pytest.raises(FingerprintMismatchError, match="rag ingest --rebuild"):
+        check_builder(before, int8, has_chunks=True)

