@@ -67,7 +67,7 @@ def test_the_query_encoder_follows_embed_onnx_precision(
 
     def load(path: Path, model: str, spinning: bool = True) -> str | None:
         assert spinning  # questions are embedded by threads that spin (answer sooner)
-        found = path.name.split(".")[-2]
+        found = next(p for p in ("int8", "fp32") if f".{p}." in path.name)
         return found if found in exported else None
 
     monkeypatch.setattr("rag.embedding.encoder.load", load)
