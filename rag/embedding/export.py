@@ -35,8 +35,9 @@ PROBES = ["When did the EAEU treaty enter into force?", "Russia and the SCO afte
 def export(model: str, index_dir: Path, precisions: tuple[str, ...] = ("fp32",)) -> str | None:
     """Make the exports of `model` in these precisions that are not there yet; None, or why
     they cannot be used."""
+    current = {onnx_path(index_dir, model, p).name for p in ("fp32", "int8")}
     for older in onnx_path(index_dir, model).parent.glob(f"{Path(model).name}.*onnx"):
-        if older.name not in {onnx_path(index_dir, model, p).name for p in ("fp32", "int8")}:
+        if older.name not in current:
             older.unlink(missing_ok=True)  # of another exporter version (encoder.py)
     missing = [p for p in precisions if not onnx_path(index_dir, model, p).is_file()]
     if not missing:

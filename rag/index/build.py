@@ -96,7 +96,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
         exporting = start_export(settings)  # in a process of its own, while this one works
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
         live = None if rebuild else generations.current(settings.index_dir)
-        current, counts = _current(settings, live)
+        current, counts = live_state(settings, live)
         wanted = Fingerprint.wanted(settings)
         check_builder(current, wanted, bool(counts))
         fingerprint = current or wanted
@@ -117,7 +117,8 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
                         seconds=time.perf_counter() - started)
 
 
-def _current(settings: Settings, live: Path | None) -> tuple[Fingerprint | None, Counter[str]]:
+def live_state(settings: Settings,
+               live: Path | None) -> tuple[Fingerprint | None, Counter[str]]:
     """The live generation's fingerprint and chunk counts (none for a first ingest): from its
     state file, else from Chroma. The folder must match its manifest; the database itself is
     opened later (by ingest when there is nothing to do, else as the new generation's copy),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
 
 Stored = list[float]  # a vector as the index holds it
+Reusable = tuple[dict[str, Stored], dict[str, Stored]]  # chunk and sentence vectors, by id
 
 
 def holders(chunks: Iterable[Chunk]) -> dict[str, frozenset[str]]:
@@ -53,7 +54,7 @@ class Kept:
                 {i for i, (text, vector) in sentences.items()
                  if self.texts.get(i) == text and self.sentences.get(i) == vector})
 
-    def reusable(self, chunks: list[Chunk]) -> tuple[dict[str, Stored], dict[str, Stored]]:
+    def reusable(self, chunks: list[Chunk]) -> Reusable:
         """Of the document's new `chunks`: the vectors of the chunks that need no model run,
         and of the sentences that keep theirs."""
         now = holders(chunks)

@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.embedding.tokens import Vector, normalise, pool, token_embedder
 from rag.index.chroma import SentenceRows
-from rag.index.kept import Kept, Stored
+from rag.index.kept import Reusable, Stored
 from rag.text.sentences import row_in_context, sentence_id
 from rag.types import Chunk
 
@@ -52,18 +52,13 @@ def unique_sentences(chunks: list[Chunk]) -> dict[str, tuple[str, int, int]]:
 
 def embed_documents(embedder: BaseEmbedding, chunks: dict[str, list[Chunk]], batch_size: int,
                     bar: Any = None, cache: VectorCache | None = None,
-                    kept: dict[str, Kept] | None = None
+                    keep: Reusable | None = None
                     ) -> dict[str, tuple[list[TextNode], SentenceRows]]:
     """Embed every chunk of these documents; each sentence's vector is pooled from the token
     states of the chunks that hold it (rag/embedding/tokens.py). `bar`, a tqdm progress bar,
-    counts the texts; `cache` holds recently embedded chunks; `kept`, by document, the vectors
-    a changed document had, which its unchanged chunks and sentences keep (rag/index/kept.py)."""
-    keep_chunks: dict[str, Stored] = {}
-    keep_sentences: dict[str, Stored] = {}
-    for doc, old in (kept or {}).items():
-        same_chunks, same_sentences = old.reusable(chunks.get(doc, []))
-        keep_chunks.update(same_chunks)
-        keep_sentences.update(same_sentences)
+    counts the texts; `cache` holds recently embedded chunks; `keep`, the stored vectors of
+    chunks and sentences that did not change (rag/index/kept.py `Kept.reusable`)."""
+    keep_chunks, keep_sentences = keep or ({}, {})
     pooled = _pool_chunks(embedder, [c for cs in chunks.values() for c in cs
                                      if c.id not in keep_chunks], batch_size, bar, cache)
     pooled.update({cid: (np.asarray(vector, dtype=np.float32), [])

@@ -76,12 +76,16 @@ class Staged:
         os.replace(tmp, path)
 
 
+def built_by(fingerprint: Fingerprint) -> dict[str, str]:
+    """What a staged document records of how it was embedded (and must match at publish)."""
+    return {**fingerprint.builder(), "documents": fingerprint.documents}
+
+
 def usable(settings: Settings, source: SourceFile, wanted: Fingerprint) -> Staged | None:
     """The staged version of `source`, if one is complete and was built as `wanted` says
     (and with vectors of its dimension, once it has one)."""
     staged = Staged.read(settings, source.sha256)
-    if staged is None or staged.doc != source.doc or staged.builder != {
-            **wanted.builder(), "documents": wanted.documents} or \
+    if staged is None or staged.doc != source.doc or staged.builder != built_by(wanted) or \
             wanted.dim not in (0, staged.dim):
         return None
     index = ChromaIndex(settings, folder(settings, source.sha256), create=True)

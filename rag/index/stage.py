@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 
 from rag.config import Settings
 from rag.errors import UsageError
-from rag.index import generations, shards, state
-from rag.index.build import check_builder
-from rag.index.chroma import ChromaIndex
+from rag.index import generations, shards
+from rag.index.build import check_builder, live_state
 from rag.index.encoding import Encoder, start_export
 from rag.index.fingerprint import Fingerprint
 from rag.index.stream import write_documents
 from rag.ingest.corpus import scan_corpus
+from rag.types import SourceFile
 
 
 @dataclass
@@ -38,25 +37,17 @@ def stage_shard(settings: Settings, shard: tuple[int, int], progress: bool = Tru
     k, n = shard
     scan = scan_corpus(settings.corpus_dir, settings.metadata_file, settings.max_document_mb)
     mine = [s for s in scan.documents if shards.shard_of(s.doc, n) == k]
-    current, wanted = _live_fingerprint(settings), Fingerprint.wanted(settings)
+    current = live_state(settings, generations.current(settings.index_dir))[0]
+    wanted = Fingerprint.wanted(settings)
     check_builder(current, wanted, bool(current and current.docs))
     held = current.docs if current else {}
     todo = [s for s in mine if held.get(s.doc) != s.sha256
             and shards.usable(settings, s, wanted) is None]
-    embedded = 0
     with generations.ingest_lock(settings.index_dir / shards.STAGING / f"shard-{k}-of-{n}"):
         built = current or wanted  # the encoder sets (or checks) the vectors' dimension
         encoder = Encoder(settings, built, start_export(settings))
-        for source in todo:
-            index = shards.open_staging(settings, source.sha256)
-            collections = functools.partial(lambda staging: staging, index)
-            embedded += write_documents(collections, encoder, [source], settings,
-                                        Fingerprint.wanted(settings), progress)
-            shards.Staged(doc=source.doc, sha256=source.sha256,
-                          chunks=index.collection.count(), sentences=index.sentences.count(),
-                          dim=built.dim,
-                          builder={**wanted.builder(), "documents": wanted.documents}
-                          ).write(settings)
+        embedded = sum(_stage(settings, source, encoder, (built, wanted), progress)
+                       for source in todo)
         problem = encoder.finish()
     return StageReport(shard=shard, documents=len(mine), staged=len(todo),
                        ready=len(mine) - len(todo), chunks_embedded=embedded,
@@ -64,9 +55,16 @@ def stage_shard(settings: Settings, shard: tuple[int, int], progress: bool = Tru
                        seconds=time.perf_counter() - started)
 
 
-def _live_fingerprint(settings: Settings) -> Fingerprint | None:
-    live = generations.current(settings.index_dir)
-    if live is None:
-        return None
-    saved = state.load(live)
-    return saved[0] if saved is not None else ChromaIndex(settings, live).fingerprint()
+def _stage(settings: Settings, source: SourceFile, encoder: Encoder,
+           fingerprints: tuple[Fingerprint, Fingerprint], progress: bool) -> int:
+    """Embed one document into fresh staging collections, then mark it staged; the chunks
+    the model ran. `fingerprints`: the one whose dimension the encoder sets, and the
+    settings' (what the document is recorded as built by)."""
+    built, wanted = fingerprints
+    index = shards.open_staging(settings, source.sha256)
+    embedded = write_documents(lambda: index, encoder, [source], settings,
+                               Fingerprint.wanted(settings), progress)
+    shards.Staged(doc=source.doc, sha256=source.sha256, chunks=index.collection.count(),
+                  sentences=index.sentences.count(), dim=built.dim,
+                  builder=shards.built_by(wanted)).write(settings)
+    return embedded

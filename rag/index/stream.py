@@ -52,9 +52,10 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
     with tqdm(total=0, unit="text", desc="Embedding", disable=None if progress else True) as bar, \
             ThreadPoolExecutor(1, thread_name_prefix="embed") as worker:
         def embed(chunks: list[Chunk], doc: str, kept: Kept | None) -> Embedded:
+            keep = kept.reusable(chunks) if kept else None
             nodes, rows = embed_documents(embedder(), {doc: chunks}, settings.embed.batch_size,
-                                          bar, cache, {doc: kept} if kept else None)[doc]
-            return nodes, rows, len(chunks) - (len(kept.reusable(chunks)[0]) if kept else 0)
+                                          bar, cache, keep)[doc]
+            return nodes, rows, len(chunks) - (len(keep[0]) if keep else 0)
 
         # Every import here, before the worker starts (see rag/ingest/chunk.py `preload`):
         # the chunker's, and the ONNX encoder's (onnxruntime, tokenizers), 0.05 s more.
