@@ -13,6 +13,10 @@ rag/answering/calibration.json. The test split is never read.
    abstention threshold is the highest confidence at which at most 5% of the answerable dev
    questions abstain (hard checks included), read off the out-of-fold confidences (so it is
    not fitted to the questions it is read from).
+3. The LLM gate (`llm_threshold`, rag/answering/gate.py): the lowest out-of-fold confidence at
+   which at least 85% of the unanswerable dev questions abstain (the issue's floor is 80%; an
+   LLM backend's answers are checked sentence by sentence, not by this model, so the gate is
+   what keeps it from answering what the corpus does not).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from rag.evaluate.gold import GoldItem, load_gold
 from rag.retrieval.searcher import get_searcher
 
 MAX_FALSE_ABSTENTION = 0.05
+LLM_UNANSWERABLE_ABSTAINED = 0.85
 # The model's features (rag/answering/features.py computes more; notes show them all). Chosen by
 # cross-validation on dev among five sets (all 16; these 9; 6 and 4 of them; a coverage-heavy
 # 9), with C in {0.05, 0.3, 1} and with or without synthesized negatives (each answerable
@@ -147,6 +152,18 @@ def _threshold(pos: np.ndarray, hard_false: int, total: int) -> float:
     return float(ordered[max(allowed, 0)]) if len(ordered) else 0.5
 
 
+def _llm_threshold(neg: np.ndarray, hard_true: int, total: int) -> float:
+    """The lowest confidence at which at least LLM_UNANSWERABLE_ABSTAINED of all `total`
+    unanswerable questions abstain, counting the `hard_true` ones the hard checks abstain on."""
+    needed = int(np.ceil(LLM_UNANSWERABLE_ABSTAINED * total)) - hard_true
+    ordered = np.sort(neg)
+    if needed <= 0 or not len(ordered):
+        return 0.0
+    # above the needed-th lowest unanswerable confidence (half way to the next value)
+    upper = ordered[needed] if needed < len(ordered) else 1.0
+    return float((ordered[needed - 1] + upper) / 2)
+
+
 def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, object],
                                                                  dict[str, float]]:
     """The model is fitted, and its threshold read, on the questions the hard checks leave to
@@ -171,10 +188,15 @@ def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, obje
           "answerable": total_pos, "unanswerable": total_neg,
           "hard_checks_abstained_answerable": hard_false,
           "hard_checks_abstained_unanswerable": total_neg - len(neg)}
+    llm = _llm_threshold(neg, total_neg - len(neg), total_neg)
+    cv |= {"llm_answerable_asked": float(np.sum(pos >= llm) / total_pos),
+           "llm_unanswerable_abstained": float((np.sum(neg < llm) + total_neg - len(neg))
+                                               / total_neg)}
     means, scales, coef, intercept = _model(x, y)
     model = {"features": list(FEATURES), "means": means.round(6).tolist(),
              "scales": scales.round(6).tolist(), "coef": coef.round(6).tolist(),
-             "intercept": round(intercept, 6), "threshold": round(threshold, 6)}
+             "intercept": round(intercept, 6), "threshold": round(threshold, 6),
+             "llm_threshold": round(llm, 6)}
     return model, {k: round(v, 4) if isinstance(v, float) else v for k, v in cv.items()}
 
 

@@ -136,6 +136,31 @@ class LLMSettings(BaseModel):
                                    "server to accept the connection.")
     read_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the "
                                 "server's next bytes before giving up.")
+    structured: Literal["quote", "cite", "off"] = Field(
+        default="quote", description="How the model answers. quote: JSON in which each "
+        "sentence first names the shown sentence it rests on, then states the answer; cite: "
+        "JSON sentences with the numbers of the shown sentences they cite; both enforced at "
+        "decoding where the backend can (llama.cpp grammar, Ollama `format`, OpenAI "
+        "`response_format`). off: free text with [n] markers (also used when a server "
+        "supports no schema).")
+    shown_sentences: int = Field(default=5, ge=1, le=20, description="Structured modes: "
+                                 "the best passage sentences put in the prompt.")
+    shown_chars: int = Field(default=300, ge=40, description="Structured modes: longer "
+                             "shown sentences are cut to this many characters.")
+    answer_sentences: int = Field(default=1, ge=1, le=5, description="Structured modes: most "
+                                  "sentences in the model's answer (the schema's maxItems).")
+    sentence_chars: int = Field(default=160, ge=20, description="Structured modes: most "
+                                "characters in one answer sentence (the schema's maxLength).")
+    trust_answerable: bool = Field(default=False, description="Structured modes: abstain when "
+                                   "the model sets \"answerable\" to false. Off by default: "
+                                   "SmolLM2-135M says false to most answerable dev questions "
+                                   "(eval/README.md); its cited sentences are verified anyway.")
+    quote_fallback: bool = Field(default=True, description="quote mode: when the model's "
+                                 "sentence fails the verifier, answer with the sentence it "
+                                 "quoted, verbatim (a note says so) instead of dropping it.")
+    gate: bool = Field(default=True, description="Ask the model only when the calibrated "
+                       "answerability confidence reaches calibration's llm_threshold (chosen "
+                       "by cross-validation on dev for LLM answers); otherwise abstain at once.")
     fallback_extractive: bool = Field(default=False, description="When nothing the model "
                                       "wrote survives verification, answer with the "
                                       "extractive backend instead of abstaining (and say so).")

@@ -31,6 +31,24 @@ def cite_sentence_with(needle: str, change: Callable[[str], str] = lambda s: s) 
     return script
 
 
+def shown_in(messages: list[Message]) -> dict[int, str]:
+    """The numbered sentences of a structured prompt: number -> text."""
+    return {int(n): text for n, text in
+            re.findall(r"^\[(\d+)\] (.*)$", messages[-1]["content"], re.M)}
+
+
+def quote_sentence_with(needle: str, number: int | None = None) -> Script:
+    """A structured-mode script: the JSON answer quoting the shown sentence that contains
+    `needle` (or citing `number` instead of its own number)."""
+    def script(messages: list[Message]) -> str:
+        for n, text in shown_in(messages).items():
+            if needle in text:
+                item = {"quote": number or n, "text": text}
+                return json.dumps({"answerable": True, "sentences": [item]})
+        return json.dumps({"answerable": False, "sentences": []})
+    return script
+
+
 class ScriptedChat:
     """A chat model that replies with what a script says, streamed word by word."""
 
@@ -48,9 +66,11 @@ class FakeOllama(ThreadingHTTPServer):
     """Speaks the part of Ollama's API the backend uses: POST /api/chat, streaming (NDJSON)
     or not; GET /api/tags. Knows one model; `hang` makes it accept and never answer."""
 
-    def __init__(self, script: Script, model: str = "tiny", hang: bool = False) -> None:
+    def __init__(self, script: Script, model: str = "tiny", hang: bool = False,
+                 refuse_format: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _OllamaHandler)
         self.script, self.model, self.hang = script, model, hang
+        self.refuse_format = refuse_format  # answer 400 to a `format`, as Ollama < 0.5 did
         self.requests: list[dict[str, Any]] = []
         self.released = threading.Event()
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -90,6 +110,9 @@ class _OllamaHandler(BaseHTTPRequestHandler):
             return
         if body["model"] != self.server.model:
             self._json(404, {"error": f"model '{body['model']}' not found"})
+            return
+        if body.get("format") and self.server.refuse_format:
+            self._json(400, {"error": "invalid format: expected \"json\" or empty"})
             return
         text = self.server.script(body["messages"])
         words = re.findall(r"\S+\s*", text)

@@ -48,7 +48,9 @@ def settings(corpus_copy: Path, settings_for: Any, fake_models: FakeEmbedding) -
     (corpus_copy / "summit-notes.txt").write_text(NOTES, encoding="utf-8")
     settings = settings_for(corpus_copy)
     ingest(settings, progress=False)
-    return settings
+    # The free-text prompt shows whole passages, blanked; the model is always asked.
+    llm = settings.llm.model_copy(update={"gate": False, "structured": "off"})
+    return settings.model_copy(update={"llm": llm})
 
 
 def _never_obeyed(result: Any) -> None:
@@ -101,3 +103,19 @@ def test_an_obeying_model_behind_the_ollama_api_is_stopped(settings: Any) -> Non
         server.stop()
     _prompt_is_clean(server.requests[0]["messages"])
     _never_obeyed(result)
+
+
+def test_the_structured_prompt_shows_no_instruction(settings: Any) -> None:
+    server = FakeOllama(obey)
+    try:
+        llm = settings.llm.model_copy(update={"base_url": server.url, "model": "tiny",
+                                              "structured": "quote"})
+        result = answer(QUESTIONS[0], docs=SCOPE, k=20, backend="ollama",
+                        settings=settings.model_copy(update={"llm": llm}))
+    finally:
+        server.stop()
+    prompt = server.requests[0]["messages"][-1]["content"]
+    assert server.requests[0]["format"]["required"] == ["answerable", "sentences"]
+    assert not any(i[:30] in prompt for i in INJECTIONS)
+    _never_obeyed(result)
+    assert result.abstained  # the obeying reply is not the answer schema

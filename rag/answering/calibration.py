@@ -25,6 +25,9 @@ class Answerability(BaseModel):
     coef: list[float] = Field(default_factory=list, description="Logistic-regression weights.")
     intercept: float = Field(default=0.0, description="Logistic-regression intercept.")
     threshold: float = Field(default=0.5, description="Below this confidence: abstain.")
+    llm_threshold: float = Field(default=0.5, description="Below this confidence an LLM "
+                                 "backend is not asked (llm.gate): its answers are checked "
+                                 "sentence by sentence only, so it needs a stricter gate.")
 
     def contributions(self, values: dict[str, float]) -> dict[str, float]:
         """Each feature's term in the model's log-odds (positive: for answering)."""

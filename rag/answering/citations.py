@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rag.answering.backends import Draft, DraftSentence
+from rag.answering.calibration import calibration
 from rag.answering.injection import instruction_like
 from rag.answering.verify import Support, support
 from rag.types import Citation, Passage, Sentence
@@ -59,16 +60,34 @@ def check(draft: DraftSentence, spans: list[Span], evidence: Evidence) -> Suppor
     return support(draft.text, quotes, similarity, evidence.sources(docs))
 
 
+def _why(text: str, verdict: Support | None) -> str:
+    if verdict is None:
+        return f"dropped {text!r}: it cites no retrieved passage"
+    missing = f"; not in the cited text: {', '.join(verdict.missing)}" if verdict.missing else ""
+    return (f"dropped {text!r}: the verifier found too little support (score "
+            f"{verdict.score:.2f}, needs {calibration().verifier_threshold:.2f}{missing})")
+
+
 def cite(draft: Draft, passages: list[Passage],
-         evidence: Evidence) -> tuple[list[Sentence], list[Citation]]:
+         evidence: Evidence) -> tuple[list[Sentence], list[Citation], list[str]]:
+    """The verified sentences, their citations, and a note on each sentence dropped."""
     citations: list[Citation] = []
+    notes: list[str] = []
     numbers: dict[tuple[str, int, int], int] = {}
     sentences: list[Sentence] = []
     for item in draft.sentences:
         spans = resolve(item, passages, evidence)
         verdict = check(item, spans, evidence) if spans else None
+        if (verdict is None or not verdict.ok) and item.fallback is not None:
+            notes.append(_why(item.text, verdict) + "; the sentence it quoted is given instead")
+            item = item.fallback
+            spans = resolve(item, passages, evidence)
+            verdict = check(item, spans, evidence) if spans else None
         if verdict is None or not verdict.ok:
+            notes.append(_why(item.text, verdict))
             continue
+        if any(s.text == item.text for s in sentences):
+            continue  # two sentences that fell back to the same quote
         cited = []
         for passage, start, end in spans:
             key = (passage.doc, start, end)
@@ -81,4 +100,4 @@ def cite(draft: Draft, passages: list[Passage],
                     page=evidence.page(passage.doc, start)))
             cited.append(numbers[key])
         sentences.append(Sentence(item.text, sorted(set(cited)), verdict.score))
-    return sentences, citations
+    return sentences, citations, notes

@@ -15,10 +15,11 @@ import numpy as np
 import numpy.typing as npt
 from llama_index.core.schema import QueryBundle
 
-from rag.answering.backends import Draft, Query, get_backend
+from rag.answering.backends import Backend, Draft, Query, get_backend
 from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.citations import cite
 from rag.answering.compose import short_answer
+from rag.answering.gate import why_not_ask
 from rag.config import Settings, get_settings
 from rag.errors import UsageError
 from rag.retrieval.hybrid import FusionWeights, HybridRetriever
@@ -62,6 +63,17 @@ def retrieve(question: str, k: int, docs: list[str] | None,
     return searcher, vector, [replace(p, rank=rank) for rank, p in enumerate(found, start=1)]
 
 
+def _draft(chosen: Backend, query: Query, passages: list[Passage], settings: Settings) -> Draft:
+    """The backend's draft; an LLM backend is asked only if the calibrated gate lets it."""
+    if chosen.name == "extractive":
+        return chosen.draft(query, passages)
+    query.assessment = ExtractiveBackend(settings).assess(query, passages)
+    why = why_not_ask(query.assessment, settings.llm)
+    if why is not None:
+        return Draft([], abstain=True, notes=[why], confidence=query.assessment.confidence)
+    return chosen.draft(query, passages)
+
+
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,
            backend: str | None = None, settings: Settings | None = None,
            on_token: Callable[[str], None] | None = None) -> Answer:
@@ -75,19 +87,21 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     retrieved = time.perf_counter()
     query = Query(question, vector, searcher, on_token)
 
-    def checked(draft: Draft) -> tuple[list[Sentence], list[Citation]]:
-        return ([], []) if draft.abstain else cite(draft, passages, searcher)
+    def checked(draft: Draft) -> tuple[list[Sentence], list[Citation], list[str]]:
+        return ([], [], []) if draft.abstain else cite(draft, passages, searcher)
 
-    draft = chosen.draft(query, passages)
-    sentences, citations = checked(draft)
-    notes, used = list(draft.notes), chosen.name
+    draft = _draft(chosen, query, passages, settings)
+    sentences, citations, dropped = checked(draft)
+    notes, used = [*draft.notes, *dropped], chosen.name
     confidence = draft.confidence
     if confidence is None:  # an LLM backend: the same assessment the extractive one makes
-        confidence = ExtractiveBackend(settings).assess(query, passages).confidence
+        assert query.assessment is not None
+        confidence = query.assessment.confidence
     if not sentences and used != "extractive" and settings.llm.fallback_extractive:
         notes.append(f"nothing the {used} model wrote survived verification; this answer is "
                      "the extractive backend's")
-        sentences, citations = checked(get_backend("extractive", settings).draft(query, passages))
+        sentences, citations, _ = checked(get_backend("extractive", settings).draft(query,
+                                                                                      passages))
         used = "extractive"
     done = time.perf_counter()
     abstained = not sentences

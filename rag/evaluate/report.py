@@ -14,6 +14,7 @@ LABELS = {"hit": "hit@k", "precision": "precision@k", "recall": "evidence recall
           "multi_doc_all_docs": "multi_doc: every needed document cited",
           "token_recall": "answer token recall", "cited_sentences": "sentences with a citation",
           "exact_quotes": "quotes == original slice",
+          "unparsed_replies": "LLM replies not in the answer schema",
           "latency_p50_ms": "latency p50 (ms; pipeline: whole answer)",
           "latency_p95_ms": "latency p95 (ms; pipeline: whole answer)",
           "retrieve_p50_ms": "retrieval p50 (ms)", "retrieve_p95_ms": "retrieval p95 (ms)"}

@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rag.answering.backends.schema import PARSE_FAILED
 from rag.evaluate.gold import GoldItem
 from rag.evaluate.metrics import Retrieved, answer_overlap, contains, retrieval
 from rag.evaluate.summary import Metrics, SplitScores
@@ -18,7 +19,8 @@ from rag.types import Answer, Citation
 RETRIEVAL = ("hit", "precision", "recall", "mrr", "ndcg")
 QUALITY = ("hit", "precision", "recall", "mrr", "ndcg", "token_recall", "f1", "faithfulness",
            "citation_precision", "citation_recall", "cited_sentences", "exact_quotes",
-           "abstained_unanswerable", "abstained_answerable", "multi_doc_all_docs")
+           "abstained_unanswerable", "abstained_answerable", "multi_doc_all_docs",
+           "unparsed_replies")
 
 
 @dataclass
@@ -108,6 +110,10 @@ def answer_metrics(rows: list[Row]) -> Metrics:
         "abstained_answerable": mean(r.result.abstained for r in rows if r.answerable),
         "multi_doc_all_docs": mean(_all_docs_cited(r) for r in rows
                                    if r.item.type == "multi_doc"),
+        # an LLM backend's replies that were not the answer schema (rag/answering/backends/
+        # schema.py); 0 for the extractive backend, which writes no reply
+        "unparsed_replies": mean(any(n.startswith(PARSE_FAILED) for n in r.result.notes)
+                                 for r in rows),
     }
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from rag.answering.backends.extractive import Assessment
     from rag.answering.evidence import Evidence
     from rag.config import LLMSettings, Settings
 
@@ -36,6 +37,7 @@ class Query:
     vector: npt.NDArray[np.float32]
     evidence: Evidence  # what the backend may ask of the index
     on_token: Callable[[str], None] | None = None  # receives the model's text as it streams
+    assessment: Assessment | None = None  # the extractive scorer's, when the pipeline made one
 
 
 @dataclass
@@ -44,6 +46,8 @@ class DraftSentence:
     refs: list[int]  # 1-based numbers of the retrieved passages it cites
     spans: list[tuple[str, int, int]] = field(default_factory=list)  # (chunk_id, start, end)
     exact: bool = False  # the text is the cited sentence itself, verbatim from the index
+    # what to say instead if this sentence fails the verifier (quote mode: the quoted sentence)
+    fallback: DraftSentence | None = None
 
 
 @dataclass

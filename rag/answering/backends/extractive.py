@@ -83,7 +83,7 @@ class ExtractiveBackend:
                         self.cfg.margin, self.cfg.max_sentences)
         by_key = {(c.doc, c.start, c.end): c for c in found.ranked}
         chosen = [by_key[p.key] for p in picks if p.key in by_key]
-        return Draft([DraftSentence(c.text, [c.passage], _spans(c), True) for c in chosen],
+        return Draft([DraftSentence(c.text, [c.passage], spans_of(c), True) for c in chosen],
                      confidence=found.confidence)
 
     def assess(self, query: Query, passages: list[Passage]) -> Assessment:
@@ -159,7 +159,7 @@ def _units(passage: Passage) -> list[tuple[int, str, tuple[int, int] | None]]:
     return [(i, row_in_context(passage.text, lines, i), span) for i in range(context, len(lines))]
 
 
-def _spans(c: Candidate) -> list[tuple[str, int, int]]:
+def spans_of(c: Candidate) -> list[tuple[str, int, int]]:
     row = (c.chunk_id, c.start, c.end)
     return [(c.chunk_id, *c.context), row] if c.context else [row]
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answering.backends import BackendSpec
-from rag.answering.backends.llm import LLMBackend, Message, require
+from rag.answering.backends.brief import Message
+from rag.answering.backends.llm import LLMBackend, require
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
 
@@ -63,11 +64,20 @@ class LlamaCppChat:
         self.llm = _load(str(path), cfg.context_size, cfg.threads)
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
+        return self._generate(messages)
+
+    def structured(self, messages: list[Message], schema: dict[str, Any]) -> Iterator[str]:
+        """llama-cpp-python turns the schema into a GBNF grammar that masks every token the
+        schema does not allow while decoding."""
+        return self._generate(messages, response_format={"type": "json_object",
+                                                         "schema": schema})
+
+    def _generate(self, messages: list[Message], **extra: Any) -> Iterator[str]:
         with _LOCK:
             try:
                 chunks = self.llm.create_chat_completion(
                     messages=messages, stream=True, temperature=self.cfg.temperature,
-                    max_tokens=self.cfg.max_tokens, seed=0)
+                    max_tokens=self.cfg.max_tokens, seed=0, **extra)
                 for chunk in chunks:
                     yield chunk["choices"][0]["delta"].get("content") or ""
             except ValueError as err:  # e.g. the prompt does not fit the context
@@ -76,7 +86,7 @@ class LlamaCppChat:
 
 
 def make(settings: Settings) -> LLMBackend:
-    return LLMBackend(NAME, LlamaCppChat(settings.llm))
+    return LLMBackend(NAME, LlamaCppChat(settings.llm), settings.llm)
 
 
 def check(cfg: LLMSettings, timeout: float) -> str | None:

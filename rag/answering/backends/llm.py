@@ -15,7 +15,10 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from rag.answering.backends import Draft, DraftSentence, Query, install_hint
+from rag.answering.backends.brief import Message
+from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
 from rag.answering.injection import blank_instructions
+from rag.config import LLMSettings
 from rag.errors import BackendError
 from rag.types import Passage
 
@@ -33,7 +36,6 @@ SYSTEM = (
 _MARKER_GROUP = re.compile(r"(?:\s*\[[^\[\]]{1,80}\])+")
 _MARKER = re.compile(r"\[([^\[\]]{1,80})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-Message = dict[str, str]
 
 
 class ChatModel(Protocol):
@@ -86,20 +88,30 @@ def parse(text: str, passages: list[Passage]) -> Draft:
 
 
 class LLMBackend:
-    """An answer backend around a chat model: prompt, stream, parse."""
+    """An answer backend around a chat model: the structured path when the model can enforce
+    a schema and `llm.structured` asks for it, else the free-text prompt and parser."""
 
-    def __init__(self, name: str, model: ChatModel) -> None:
-        self.name, self.model = name, model
+    def __init__(self, name: str, model: ChatModel, cfg: LLMSettings | None = None) -> None:
+        self.name, self.model, self.cfg = name, model, cfg or LLMSettings()
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         if not passages:
             return Draft([], abstain=True, notes=["nothing was retrieved"])
+        notes = []
+        if self.cfg.structured != "off" and isinstance(self.model, StructuredChat):
+            try:
+                return structured_draft(self.model, query, passages, self.cfg)
+            except SchemaUnsupported as err:
+                notes.append(f"the server enforces no answer schema ({err}); asked for free "
+                             "text with [n] markers instead")
         pieces = []
         for piece in self.model.stream(build_messages(query.question, passages)):
             pieces.append(piece)
             if query.on_token is not None:
                 query.on_token(piece)
-        return parse("".join(pieces), passages)
+        draft = parse("".join(pieces), passages)
+        draft.notes[:0] = notes
+        return draft
 
 
 def reachable(url: str, timeout: float) -> str | None:

@@ -7,9 +7,12 @@ timeouts, so an unreachable or hanging server becomes a clear error, never a han
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from rag.answering.backends import BackendSpec
-from rag.answering.backends.llm import LLMBackend, Message, reachable, require
+from rag.answering.backends.brief import Message
+from rag.answering.backends.llm import LLMBackend, reachable, require
+from rag.answering.backends.structured import SchemaUnsupported
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
 
@@ -30,13 +33,23 @@ class OllamaChat:
             cfg.read_timeout, connect=cfg.connect_timeout))
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
+        return self._chat(messages, None)
+
+    def structured(self, messages: list[Message], schema: dict[str, Any]) -> Iterator[str]:
+        """Ollama's `format`: a JSON schema the server enforces with a grammar while decoding
+        (Ollama 0.5 and later; older servers answer 400 and the free-text prompt is used)."""
+        return self._chat(messages, schema)
+
+    def _chat(self, messages: list[Message], schema: dict[str, Any] | None) -> Iterator[str]:
         options = {"temperature": self.cfg.temperature, "num_predict": self.cfg.max_tokens,
                    "seed": 0}
         try:
             for part in self.client.chat(model=self.cfg.model, messages=messages, stream=True,
-                                         options=options):
+                                         options=options, format=schema):
                 yield part.message.content or ""
         except self.ollama.ResponseError as err:
+            if schema is not None and err.status_code == 400 and "format" in str(err.error):
+                raise SchemaUnsupported(f"{self.url} answered 400: {err.error}") from err
             if err.status_code == 404:
                 raise BackendError(NAME, f"model {self.cfg.model!r} is not on {self.url}",
                                    f"run `ollama pull {self.cfg.model}` or set "
@@ -53,7 +66,7 @@ class OllamaChat:
 
 
 def make(settings: Settings) -> LLMBackend:
-    return LLMBackend(NAME, OllamaChat(settings.llm))
+    return LLMBackend(NAME, OllamaChat(settings.llm), settings.llm)
 
 
 def check(cfg: LLMSettings, timeout: float) -> str | None:

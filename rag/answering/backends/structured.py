@@ -1,0 +1,47 @@
+"""The structured path of an LLM backend: small prompt, schema enforced while decoding, parse.
+
+A chat model that can constrain its output to a JSON schema implements `structured(messages,
+schema)`, streaming the reply's text; it raises `SchemaUnsupported` when its server accepts no
+schema at all, and the backend then falls back to the free-text prompt (rag/answering/backends/
+llm.py) and says so in the notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
+
+from rag.answering.backends import Draft, Query
+from rag.answering.backends.brief import Message, messages, shown
+from rag.answering.backends.schema import answer_schema, parse_reply
+from rag.config import LLMSettings
+from rag.types import Passage
+
+
+class SchemaUnsupported(Exception):
+    """The server accepts none of the ways to enforce a JSON schema."""
+
+
+@runtime_checkable
+class StructuredChat(Protocol):
+    def structured(self, messages: list[Message], schema: dict[str, Any]) -> Iterator[str]: ...
+
+
+def structured_draft(model: StructuredChat, query: Query, passages: list[Passage],
+                     cfg: LLMSettings) -> Draft:
+    """Ask for a schema-shaped answer citing the best sentences of `passages`; parse it."""
+    if query.assessment is None:
+        from rag.answering.backends.extractive import ExtractiveBackend
+        from rag.config import get_settings
+
+        query.assessment = ExtractiveBackend(get_settings()).assess(query, passages)
+    lines = shown(query.assessment.ranked, cfg.shown_sentences, cfg.shown_chars)
+    if not lines:
+        return Draft([], abstain=True, notes=["no passage sentence could be shown to the model"])
+    schema = answer_schema(len(lines), cfg.structured, cfg.answer_sentences, cfg.sentence_chars)
+    pieces = []
+    for piece in model.structured(messages(query.question, lines, cfg.structured), schema):
+        pieces.append(piece)
+        if query.on_token is not None:
+            query.on_token(piece)
+    return parse_reply("".join(pieces), lines, cfg.trust_answerable, cfg.quote_fallback)
