@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rag.answering.calibration import calibration
 
 if TYPE_CHECKING:
-    from rag.answering.backends.extractive import Assessment
+    from rag.answering.assessment import Assessment
     from rag.config import LLMSettings
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from rag.answering.backends.extractive import Assessment
+    from rag.answering.assessment import Assessment
     from rag.answering.evidence import Evidence
     from rag.config import LLMSettings, Settings
 

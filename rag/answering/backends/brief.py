@@ -10,10 +10,8 @@ cite only those numbers (rag/answering/backends/schema.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from rag.answering.backends.extractive import Candidate
+from rag.answering.assessment import Candidate, spans_of
 
 Message = dict[str, str]
 _HOW = {
@@ -37,8 +35,6 @@ class Shown:
 
 def shown(ranked: list[Candidate], count: int, chars: int) -> list[Shown]:
     """The `count` best distinct candidates, whitespace collapsed, cut at `chars`."""
-    from rag.answering.backends.extractive import spans_of
-
     lines: list[Shown] = []
     seen: set[tuple[str, int, int]] = set()
     for c in ranked:

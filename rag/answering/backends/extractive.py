@@ -11,9 +11,9 @@ Deterministic and fast.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rag.answering.answerable import can_answer, question_core, unmet
+from rag.answering.assessment import Assessment, Candidate, spans_of
 from rag.answering.backends import BackendSpec, Draft, DraftSentence, Query
 from rag.answering.calibration import calibration
 from rag.answering.compose import Pick, compose, definition_bonus
@@ -29,32 +29,6 @@ _HAS_NUMBER = re.compile(r"\d")
 _RUNNING_WORD = re.compile(r"\b[a-z]{3,}\b")
 _ENDS_LIKE_PROSE = re.compile(r"[.!;:\"”’)\]]\s*(?:\d{1,3})?$")
 DEFINITION_BONUS = 0.15
-
-
-@dataclass(frozen=True)
-class Candidate:
-    score: float
-    cosine: float
-    passage: int
-    index: int  # sentence number within the passage
-    text: str
-    words: frozenset[str]
-    chunk_id: str
-    doc: str
-    start: int
-    end: int
-    context: tuple[int, int] | None = None  # span of a table's title and header, for a row
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """Candidates (those that fit the question's constraints first, each group best first),
-    the answerability features and the model's confidence."""
-
-    ranked: list[Candidate]
-    features: dict[str, float]
-    confidence: float
-    unmet: str | None  # why no evidence can answer, by the hard checks (`answerable.unmet`)
 
 
 class ExtractiveBackend:
@@ -157,11 +131,6 @@ def _units(passage: Passage) -> list[tuple[int, str, tuple[int, int] | None]]:
     # the title and header lines, in the original
     span = (lines[1].orig_start, lines[2].orig_end) if context == CONTEXT_LINES else None
     return [(i, row_in_context(passage.text, lines, i), span) for i in range(context, len(lines))]
-
-
-def spans_of(c: Candidate) -> list[tuple[str, int, int]]:
-    row = (c.chunk_id, c.start, c.end)
-    return [(c.chunk_id, *c.context), row] if c.context else [row]
 
 
 SPEC = BackendSpec("extractive", ExtractiveBackend)  # no LLM, nothing to install or reach
