@@ -111,11 +111,14 @@ def test_forged_citations_never_reach_the_user(real_index: Any) -> None:
         DraftSentence("A force of 16,000 troops is to be formed.", [],
                       [(good.chunk_id, good.start, good.start + 40)]),  # span that doesn't say it
     ])
-    sentences, citations = cite(forged, passages, searcher)
+    sentences, citations, notes = cite(forged, passages, searcher)
     assert sentences == [] and citations == []
+    assert len(notes) == 5 and all(n.startswith("dropped 'A force of 1") for n in notes)
+    assert "not in the cited text: 18000" in notes[2]  # numbers compared without separators
     honest = Draft([DraftSentence("Under this agreement a force of 16,000 troops is to be formed.",
                                   [good.rank])])
-    sentences, citations = cite(honest, passages, searcher)
+    sentences, citations, notes = cite(honest, passages, searcher)
+    assert notes == []
     assert len(sentences) == 1 and citations[0].start >= start - 1
     assert "16,000 troops" in " ".join(citations[0].quote.split())
 
