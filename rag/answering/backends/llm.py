@@ -1,10 +1,13 @@
-"""What every LLM backend shares: the prompt, parsing the model's text, and the draft.
+"""What every LLM backend shares: the free-text prompt and its parser, and the backend itself.
 
-A chat model only has to stream text for a list of messages (`ChatModel.stream`). The prompt
-numbers the retrieved passages (with their stable chunk ids) and asks for a marker after every
-sentence, or a fixed phrase when the passages do not answer. The reply is parsed in code:
-markers that point at no retrieved passage are removed, sentences left without a marker are
-removed; the pipeline then checks every remaining sentence with the shared verifier.
+A chat model only has to stream text for a list of messages (`ChatModel.stream`). One that can
+also constrain its reply to a JSON schema (`structured`, rag/answering/backends/structured.py)
+answers in the structured modes by default. The free-text prompt (`llm.structured = "off"`, or
+a server that enforces no schema) numbers the retrieved passages (with their stable chunk ids)
+and asks for a marker after every sentence, or a fixed phrase when the passages do not answer.
+The reply is parsed in code: markers that point at no retrieved passage are removed, sentences
+left without a marker are removed; the pipeline then checks every remaining sentence with the
+shared verifier.
 """
 
 from __future__ import annotations
