@@ -64,6 +64,7 @@ class Backend(Protocol):
     def draft(self, query: Query, passages: list[Passage]) -> Draft: ...
 
 
+Message = dict[str, str]  # one chat message: {"role": ..., "content": ...}
 GROUP = "rag.backends"
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rag.answering.assessment import Candidate, spans_of
+from rag.answering.backends import Message
 
-Message = dict[str, str]
 _HOW = {
     "quote": 'For the answer, first give as "quote" the number of the sentence it rests on, '
              'then as "text" the answer in that sentence\'s own words.',

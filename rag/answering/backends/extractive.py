@@ -38,7 +38,7 @@ class ExtractiveBackend:
         self.cfg = settings.extractive
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
-        found = self.assess(query, passages)
+        found = query.assessment or self.assess(query, passages)
         model = calibration().answerability
         if found.unmet:
             return Draft([], abstain=True, confidence=found.confidence,

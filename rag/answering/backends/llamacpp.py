@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answering.backends import BackendSpec
-from rag.answering.backends.brief import Message
+from rag.answering.backends import BackendSpec, Message
 from rag.answering.backends.llm import LLMBackend, require
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
@@ -86,7 +85,7 @@ class LlamaCppChat:
 
 
 def make(settings: Settings) -> LLMBackend:
-    return LLMBackend(NAME, LlamaCppChat(settings.llm), settings.llm)
+    return LLMBackend(NAME, LlamaCppChat(settings.llm), settings)
 
 
 def check(cfg: LLMSettings, timeout: float) -> str | None:

@@ -17,11 +17,11 @@ import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from rag.answering.backends import Draft, DraftSentence, Query, install_hint
-from rag.answering.backends.brief import Message
+from rag.answering.backends import Draft, DraftSentence, Message, Query, install_hint
+from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
 from rag.answering.injection import blank_instructions
-from rag.config import LLMSettings
+from rag.config import Settings, get_settings
 from rag.errors import BackendError
 from rag.types import Passage
 
@@ -94,16 +94,20 @@ class LLMBackend:
     """An answer backend around a chat model: the structured path when the model can enforce
     a schema and `llm.structured` asks for it, else the free-text prompt and parser."""
 
-    def __init__(self, name: str, model: ChatModel, cfg: LLMSettings | None = None) -> None:
-        self.name, self.model, self.cfg = name, model, cfg or LLMSettings()
+    def __init__(self, name: str, model: ChatModel, settings: Settings | None = None) -> None:
+        self.name, self.model = name, model
+        self.settings = settings or get_settings()
+        self.cfg = self.settings.llm
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         if not passages:
             return Draft([], abstain=True, notes=["nothing was retrieved"])
         notes = []
         if self.cfg.structured != "off" and isinstance(self.model, StructuredChat):
+            if query.assessment is None:  # the pipeline makes it; a direct caller may not
+                query.assessment = ExtractiveBackend(self.settings).assess(query, passages)
             try:
-                return structured_draft(self.model, query, passages, self.cfg)
+                return structured_draft(self.model, query, query.assessment.ranked, self.cfg)
             except SchemaUnsupported as err:
                 notes.append(f"the server enforces no answer schema ({err}); asked for free "
                              "text with [n] markers instead")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rag.answering.backends import BackendSpec
-from rag.answering.backends.brief import Message
+from rag.answering.backends import BackendSpec, Message
 from rag.answering.backends.llm import LLMBackend, reachable, require
 from rag.answering.backends.structured import SchemaUnsupported
 from rag.config import LLMSettings, Settings
@@ -66,7 +65,7 @@ class OllamaChat:
 
 
 def make(settings: Settings) -> LLMBackend:
-    return LLMBackend(NAME, OllamaChat(settings.llm), settings.llm)
+    return LLMBackend(NAME, OllamaChat(settings.llm), settings)
 
 
 def check(cfg: LLMSettings, timeout: float) -> str | None:

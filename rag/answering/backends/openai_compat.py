@@ -12,8 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from rag.answering.backends import BackendSpec
-from rag.answering.backends.brief import Message
+from rag.answering.backends import BackendSpec, Message
 from rag.answering.backends.llm import LLMBackend, reachable, require
 from rag.answering.backends.structured import SchemaUnsupported
 from rag.config import LLMSettings, Settings
@@ -48,12 +47,13 @@ class OpenAIChat:
         o, refused = self.openai, self._refusals
         with self._errors():
             for i in range(self._form, len(FORMS)):
+                form = FORMS[i](schema)
                 try:
-                    chunks = self._create(messages, response_format=FORMS[i](schema))
+                    chunks = self._create(messages, response_format=form)
                 except o.APIStatusError as err:
                     if not _refused(err):
                         raise
-                    refused.append(f"{FORMS[i](schema)['type']}: {err.status_code}")
+                    refused.append(f"{form['type']}: {err.status_code}")
                     continue
                 self._form = i
                 yield from _text(chunks)
@@ -104,7 +104,7 @@ def _text(chunks: Any) -> Iterator[str]:
 
 
 def make(settings: Settings) -> LLMBackend:
-    return LLMBackend(NAME, OpenAIChat(settings.llm), settings.llm)
+    return LLMBackend(NAME, OpenAIChat(settings.llm), settings)
 
 
 def check(cfg: LLMSettings, timeout: float) -> str | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
-from rag.answering.backends import Draft, Query
-from rag.answering.backends.brief import Message, messages, shown
+from rag.answering.assessment import Candidate
+from rag.answering.backends import Draft, Message, Query
+from rag.answering.backends.brief import messages, shown
 from rag.answering.backends.schema import answer_schema, parse_reply
 from rag.config import LLMSettings
-from rag.types import Passage
 
 
 class SchemaUnsupported(Exception):
@@ -27,15 +27,11 @@ class StructuredChat(Protocol):
     def structured(self, messages: list[Message], schema: dict[str, Any]) -> Iterator[str]: ...
 
 
-def structured_draft(model: StructuredChat, query: Query, passages: list[Passage],
+def structured_draft(model: StructuredChat, query: Query, ranked: list[Candidate],
                      cfg: LLMSettings) -> Draft:
-    """Ask for a schema-shaped answer citing the best sentences of `passages`; parse it."""
-    if query.assessment is None:
-        from rag.answering.backends.extractive import ExtractiveBackend
-        from rag.config import get_settings
-
-        query.assessment = ExtractiveBackend(get_settings()).assess(query, passages)
-    lines = shown(query.assessment.ranked, cfg.shown_sentences, cfg.shown_chars)
+    """Ask for a schema-shaped answer citing the best of the `ranked` passage sentences;
+    parse it."""
+    lines = shown(ranked, cfg.shown_sentences, cfg.shown_chars)
     if not lines:
         return Draft([], abstain=True, notes=["no passage sentence could be shown to the model"])
     schema = answer_schema(len(lines), cfg.structured, cfg.answer_sentences, cfg.sentence_chars)
