@@ -13,10 +13,15 @@ rag/answering/calibration.json. The test split is never read.
    abstention threshold is the highest confidence at which at most 5% of the answerable dev
    questions abstain (hard checks included), read off the out-of-fold confidences (so it is
    not fitted to the questions it is read from).
-3. The LLM gate (`llm_threshold`, rag/answering/gate.py): the lowest out-of-fold confidence at
-   which at least 85% of the unanswerable dev questions abstain (the issue's floor is 80%; an
-   LLM backend's answers are checked sentence by sentence, not by this model, so the gate is
-   what keeps it from answering what the corpus does not).
+3. The LLM gate (`llm_threshold`, rag/answering/gate.py): the out-of-fold confidence that
+   leaves the widest margin over both floors an LLM backend is held to (issue 19: at least 40%
+   of the answerable questions answered, at least 80% of the unanswerable ones abstained),
+   i.e. that maximises min(asked - 0.40, abstained - 0.80). An LLM backend's answers are
+   checked sentence by sentence, not by this model, so the gate is what keeps it from
+   answering what the corpus does not; and SmolLM2-135M's own "answerable" carries no signal
+   (eval/README.md), so nothing after the gate can make up for a gate set too low. A fixed
+   abstention target (85%, before 2026-12-04) sat at the edge of the answered floor once the
+   dev split held harder near-misses.
 """
 
 from __future__ import annotations
@@ -40,15 +45,20 @@ from rag.evaluate.gold import GoldItem, load_gold
 from rag.retrieval.searcher import get_searcher
 
 MAX_FALSE_ABSTENTION = 0.05
-LLM_UNANSWERABLE_ABSTAINED = 0.85
+LLM_ANSWERED_FLOOR = 0.40  # issue 19's floors, which the gate keeps the widest margin over
+LLM_ABSTAINED_FLOOR = 0.80
 # The model's features (rag/answering/features.py computes more; notes show them all). Chosen by
 # cross-validation on dev among five sets (all 16; these 9; 6 and 4 of them; a coverage-heavy
 # 9), with C in {0.05, 0.3, 1} and with or without synthesized negatives (each answerable
 # question asked within the documents that do not answer it): these 9, C = 1, no synthesized
 # negatives abstained on most unanswerable dev questions at 5% false abstention (0.685 mean
 # over five fold shuffles; all 16: 0.608; synthesized negatives lowered every set).
+# name_found (2026-12-04, on the 324-item dev split): for who/which/where questions, whether the
+# best sentence names something the question does not; CV over 8 fold shuffles, answerable
+# questions asked at 90% of the unanswerable abstained 0.43 -> 0.48.
 FEATURES = ("best_cosine", "fitting_score", "best_fits", "rare_sentence_coverage",
-            "rare_top_coverage", "unknown_terms", "why_how", "wants_number", "counted_found")
+            "rare_top_coverage", "unknown_terms", "why_how", "wants_number", "counted_found",
+            "name_found")
 MIN_FORGERY_REJECTED = 0.98
 # Names are not among the constraints: the hard rule (every name of the sentence is in the cited
 # text or the cited document's metadata) decides nearly all of them, and demanding 98% from the
@@ -152,16 +162,22 @@ def _threshold(pos: np.ndarray, hard_false: int, total: int) -> float:
     return float(ordered[max(allowed, 0)]) if len(ordered) else 0.5
 
 
-def _llm_threshold(neg: np.ndarray, hard_true: int, total: int) -> float:
-    """The lowest confidence at which at least LLM_UNANSWERABLE_ABSTAINED of all `total`
-    unanswerable questions abstain, counting the `hard_true` ones the hard checks abstain on."""
-    needed = int(np.ceil(LLM_UNANSWERABLE_ABSTAINED * total)) - hard_true
-    ordered = np.sort(neg)
-    if needed <= 0 or not len(ordered):
-        return 0.0
-    # above the needed-th lowest unanswerable confidence (half way to the next value)
-    upper = ordered[needed] if needed < len(ordered) else 1.0
-    return float((ordered[needed - 1] + upper) / 2)
+def _llm_threshold(pos: np.ndarray, neg: np.ndarray, hard_true: int, total_pos: int,
+                   total_neg: int) -> float:
+    """The confidence (half way between two neighbouring out-of-fold confidences) that
+    maximises the smaller margin over the two floors: answerable questions asked (of all
+    `total_pos`) over LLM_ANSWERED_FLOOR, unanswerable ones abstained (of all `total_neg`,
+    `hard_true` of them by the hard checks) over LLM_ABSTAINED_FLOOR. Ties: the lower one."""
+    values = np.unique(np.concatenate([pos, neg]))
+    cuts = np.concatenate([[0.0], (values[:-1] + values[1:]) / 2, [1.0]])
+    best, chosen = -np.inf, 0.5
+    for cut in cuts:
+        asked = np.sum(pos >= cut) / total_pos
+        abstained = (np.sum(neg < cut) + hard_true) / total_neg
+        margin = min(asked - LLM_ANSWERED_FLOOR, abstained - LLM_ABSTAINED_FLOOR)
+        if margin > best + 1e-12:
+            best, chosen = margin, float(cut)
+    return chosen
 
 
 def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, object],
@@ -188,7 +204,7 @@ def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, obje
           "answerable": total_pos, "unanswerable": total_neg,
           "hard_checks_abstained_answerable": hard_false,
           "hard_checks_abstained_unanswerable": total_neg - len(neg)}
-    llm = _llm_threshold(neg, total_neg - len(neg), total_neg)
+    llm = _llm_threshold(pos, neg, total_neg - len(neg), total_pos, total_neg)
     cv |= {"llm_answerable_asked": float(np.sum(pos >= llm) / total_pos),
            "llm_unanswerable_abstained": float((np.sum(neg < llm) + total_neg - len(neg))
                                                / total_neg)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 
-from rag.text.names import names, numbers
+from rag.text.names import name_tokens, named_in, names, numbers
 from rag.text.tokens import tokenize
 from rag.text.vocab import QUESTION_WORDS
 
@@ -41,6 +41,13 @@ _IN_CURRENCY = re.compile(r"\bin (?:US )?(euro|dollar|rouble|ruble|yuan)s?\b", r
 MAX_UNKNOWN_WORDS = 1
 
 
+# A question whose answer is a name: a person, place, country or organisation.
+_WANTS_NAME = re.compile(
+    r"^\s*(?:who(?:m|se)?\b|where\b|(?:in|at|from|to|by|with|on) (?:which|what) (?:[\w-]+ )?"
+    r"(?:city|country|countries|state|place|capital|town|university|summit|organi[sz]ation|"
+    r"conference)\b|(?:which|what) (?:[\w-]+ ){0,2}?(?:city|country|countries|state|person|"
+    r"diplomat|president|leader|minister|official|organi[sz]ation|bank|university|capital|town|"
+    r"general|secretary|summit)\b|what (?:is|was) the name\b)", re.I)
 _ATTRIBUTION = re.compile(r"^\s*(?:according to|in|for|as|per)\b[^,?]{1,80},\s*", re.I)
 
 
@@ -58,6 +65,17 @@ def unknown_to_corpus(question: str, vocabulary: Container[str]) -> list[str]:
     words = [t for t in dict.fromkeys(tokenize(question))
              if t not in QUESTION_WORDS and t not in vocabulary]
     return specific or (words if len(words) > MAX_UNKNOWN_WORDS else [])
+
+
+def name_found(question: str, sentence: str) -> bool:
+    """A question asking for a name ("Who ...", "In which city ...") finds one in `sentence`
+    that the question does not already name; any other question: True. A soft signal: "a top
+    Brazilian diplomat criticised ..." answers "Which Brazilian diplomat criticised ...?" with
+    every word of it but the name asked for."""
+    if not _WANTS_NAME.search(question_core(question)):
+        return True
+    asked = name_tokens(question)
+    return any(not named_in(n, asked) for n in names(sentence))
 
 
 def counted_found(question: str, sentence: str) -> bool:

@@ -3,9 +3,10 @@
 Each feature is a number a person can read: how similar the best sentence is, how much of the
 question's content the evidence covers (one sentence, the best three together, a whole
 passage), whether the best sentence satisfies the question's constraints (a year it names, a
-date for "when", a count for "how many"), how many of its words and names the corpus never
-uses, and what kind of question it is. `rag.answering.calibration.Answerability` combines them (a
-logistic regression fitted on the dev split by eval/fit.py) into a confidence.
+date for "when", a count for "how many", a name for "who"), how many of its words and names
+the corpus never uses, and what kind of question it is.
+`rag.answering.calibration.Answerability` combines them (a logistic regression fitted on the
+dev split by eval/fit.py) into a confidence.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answering.answerable import counted_found, question_core, unknown_to_corpus
+from rag.answering.answerable import counted_found, name_found, question_core, unknown_to_corpus
 from rag.text.names import name_tokens, named_in, names
 from rag.text.tokens import tokenize
 from rag.text.vocab import QUESTION_WORDS, coverage
@@ -70,6 +71,7 @@ def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str]
         "fitting_score": fitting[0].score if fitting else 0.0,
         "best_fits": float(bool(ranked) and ranked[0].fits),
         "counted_found": float(any(counted_found(question, c.text) for c in top)),
+        "name_found": float(bool(ranked) and name_found(question, ranked[0].text)),
         "sentence_coverage": max((coverage(q_words, set(c.words)) for c in top), default=0.0),
         "top_coverage": coverage(q_words, set(union)),
         "passage_coverage": max((coverage(q_words, set(c.passage_words)) for c in top),
