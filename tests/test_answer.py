@@ -123,6 +123,30 @@ def test_forged_citations_never_reach_the_user(real_index: Any) -> None:
     assert "16,000 troops" in " ".join(citations[0].quote.split())
 
 
+def test_the_verifier_compares_a_sentence_with_its_quote_alone(real_index: Any) -> None:
+    """A stored sentence vector is pooled from its chunk's token states, so it carries the
+    chunk's other sentences. The verifier embeds the quote on its own instead, as eval/fit.py
+    fitted it and as `rag eval` scores faithfulness: SmolLM2 once wrote the title of a footnote
+    in the same chunk as an answer citing the commission sentence, and it passed (support 0.36
+    against the stored vector, needs 0.30)."""
+    searcher = get_searcher(real_index)
+    passages = rag.answer("Who chairs the US-Russia presidential commission?",
+                          settings=real_index).retrieved
+    good = next(p for p in passages if "Hillary Clinton" in p.text)
+    original = searcher.original(good.doc)
+    span = next(s for s in good.sentences
+                if "Hillary Clinton" in original[s.orig_start:s.orig_end])
+    draft = Draft([DraftSentence("The EU, US and global governance", [good.rank],
+                                 [(good.chunk_id, span.orig_start, span.orig_end)])])
+    sentences, citations, notes = cite(draft, passages, searcher)
+    assert sentences == [] and citations == []
+    assert "too little support" in notes[0], notes
+    honest = Draft([DraftSentence("The commission is chaired by Hillary Clinton and Sergei "
+                                  "Lavrov.", [good.rank],
+                                  [(good.chunk_id, span.orig_start, span.orig_end)])])
+    assert len(cite(honest, passages, searcher)[0]) == 1
+
+
 def test_rag_ask_json_prints_exactly_one_object(real_index: Any) -> None:
     args = ["--corpus", str(real_index.corpus_dir), "--index", str(real_index.index_dir)]
     result = subprocess.run([RAG, "ask", "What is the SCO?", "--json", *args],

@@ -42,12 +42,17 @@ def resolve(draft: DraftSentence, passages: list[Passage], evidence: Evidence) -
             for r in dict.fromkeys(draft.refs) if 1 <= r <= len(passages)]
 
 
-def _similarity(text: str, spans: list[Span], evidence: Evidence) -> float | None:
-    vectors = [v for p, s, e in spans if (v := evidence.sentence_vector(p.doc, s, e)) is not None]
-    if not vectors:
+def _similarity(text: str, quotes: list[str], evidence: Evidence) -> float | None:
+    """Cosine of the sentence and its closest quote, each embedded on its own: what eval/fit.py
+    fits the verifier on and `rag eval` scores faithfulness with. Not the stored sentence
+    vectors: those are pooled from their chunk's token states (rag/embedding/tokens.py), so
+    they carry the chunk's other sentences, and on dev they let SmolLM2's "The EU, US and global
+    governance" pass as supported by a sentence about a US-Russia commission whose chunk ends
+    in a footnote with that title."""
+    if not quotes:
         return None
     query = evidence.embed_text(text)
-    return float(max(v @ query for v in vectors))
+    return max(float(evidence.embed_text(quote) @ query) for quote in quotes)
 
 
 def check(draft: DraftSentence, spans: list[Span], evidence: Evidence) -> Support:
@@ -55,7 +60,7 @@ def check(draft: DraftSentence, spans: list[Span], evidence: Evidence) -> Suppor
     quotes = [evidence.original(p.doc)[s:e] for p, s, e in spans]
     if any(instruction_like(q) for q in quotes):  # an instruction to a model is not evidence
         return Support(score=0.0, ok=False, missing=["(the cited text is an instruction)"])
-    similarity = 1.0 if draft.exact else _similarity(draft.text, spans, evidence)
+    similarity = 1.0 if draft.exact else _similarity(draft.text, quotes, evidence)
     docs = list(dict.fromkeys(p.doc for p, _, _ in spans))
     return support(draft.text, quotes, similarity, evidence.sources(docs))
 

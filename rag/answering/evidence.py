@@ -53,5 +53,6 @@ class Evidence(Protocol):
         ...
 
     def embed_text(self, text: str) -> Vector:
-        """A vector for an answer sentence, comparable with sentence vectors."""
+        """A vector for a text of its own (an answer sentence, a quote), comparable with
+        another such vector (the verifier compares the two) and with sentence vectors."""
         ...
