@@ -3,7 +3,7 @@ features and the calibrated model, composition and the short answer. Offline, no
 
 import pytest
 
-from rag.answering.answerable import can_answer, question_core, unmet
+from rag.answering.answerable import can_answer, name_found, question_core, unmet
 from rag.answering.calibration import Answerability, calibration
 from rag.answering.compose import Pick, compose, definition_bonus, short_answer
 from rag.answering.features import Scored, features
@@ -65,6 +65,19 @@ def test_question_constraints() -> None:
     assert not can_answer(budget, "The SCO secretariat is in Beijing.")
     assert not can_answer(budget, "The SCO budget is $4 million.")
     assert can_answer(budget, "The SCO secretariat's budget is €3.5 million a year.")
+    # a date other than the question's own: the year it names does not say when
+    summit = "On what date was the joint summit Russia hosted in 2020 held?"
+    assert not can_answer(summit, "Another joint summit is in the works for 2020.")
+    assert can_answer(summit, "The joint summit of 2020 was held on 17 November 2020.")
+    # a share is an amount
+    share = "What percentage of the CSTO budget does Russia pay?"
+    assert not can_answer(share, "Russia contributes a disproportionate amount of the budget.")
+    assert can_answer(share, "Russia pays 50 percent of the CSTO budget.")
+    # who/which/where: the best sentence names someone the question does not
+    assert not name_found("Which Brazilian diplomat criticised Russia?",
+                          "A top Brazilian diplomat criticised Russia.")
+    assert name_found("Who criticised Russia?", "Brazil's Ernesto Araujo criticised Russia.")
+    assert name_found("What did Brazil criticise?", "Brazil criticised the backing of Maduro.")
 
 
 def test_hard_checks_need_the_asked_year_and_the_asked_kind_of_thing() -> None:

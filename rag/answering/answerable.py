@@ -3,9 +3,11 @@
 Similarity alone cannot tell "the CSTO was mobilised in Kazakhstan in January 2022" from an
 answer to "how many troops did the CSTO send to Kazakhstan in January 2022?". These checks ask
 whether the evidence contains what the question is about: a year the question names, the
-thing a "how many" question counts, a date for "when", an amount for "how much" and a count
-(not a year) for "how many", and names and words that the corpus uses at all. They are
-features of the answerability model (rag/answering/features.py), not verdicts on their own.
+thing a "how many" question counts, a date for "when" (other than the question's own), an
+amount for "how much" and "what percentage", a count (not a year) for "how many", a name the
+question does not give for "who" and "which city", and names and words that the corpus uses
+at all. They are features of the answerability model (rag/answering/features.py), not
+verdicts on their own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _HOW_MUCH = re.compile(r"^\s*(?:how much\b|(?:what|which) (?:is|was|were|are) th
                        r"(?:[\w'-]+ ){0,4}?(?:budget|cost|price|amount|sum|value)\b)|"
                        r"\bin (?:euros?|dollars?|US dollars|roubles?|rubles?|yuan)\b", re.I)
 _HOW_MANY = re.compile(r"^\s*how many\b", re.I)
+_SHARE = re.compile(r"^\s*(?:what|which) (?:percentage|proportion|share|per ?cent)\b", re.I)
 _WHEN = re.compile(r"^\s*(?:when|(?:on|in|by|since|until) (?:what|which) (?:date|year|month)|"
                    r"(?:what|which) (?:date|year|month))\b", re.I)
 _DATE = re.compile(r"\b(?:1[89]\d\d|20\d\d|January|February|March|April|May|June|July|"
@@ -111,9 +114,16 @@ def _wants(question: str) -> str:
     question = question_core(question)
     if _WHEN.search(question):
         return "a date"
-    if _HOW_MUCH.search(question):
+    if _HOW_MUCH.search(question) or _SHARE.search(question):
         return "an amount"
     return "a count" if _HOW_MANY.search(question) else ""
+
+
+def _new_date(question: str, sentence: str) -> bool:
+    """A date (year, month) in `sentence` other than those the question gives: "On what date
+    was the summit of 2020 held?" is not answered by "a summit is in the works for 2020"."""
+    given = {m.lower() for m in _DATE.findall(question)}
+    return any(m.lower() not in given for m in _DATE.findall(sentence))
 
 
 def can_answer(question: str, sentence: str, years: bool = True) -> bool:
@@ -121,8 +131,10 @@ def can_answer(question: str, sentence: str, years: bool = True) -> bool:
     question = question_core(question)
     if years and any(year not in sentence for year in _YEAR.findall(question)):
         return False
-    if _WHEN.search(question) and not _DATE.search(sentence):
+    if _WHEN.search(question) and not _new_date(question, sentence):
         return False
+    if _SHARE.search(question):
+        return bool(_AMOUNT.search(sentence))
     if _HOW_MUCH.search(question):
         return bool(_AMOUNT.search(sentence)) and _unit_named(question, sentence)
     if _HOW_MANY.search(question):
