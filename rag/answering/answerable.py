@@ -72,9 +72,10 @@ def unknown_to_corpus(question: str, vocabulary: Container[str]) -> list[str]:
 
 def name_found(question: str, sentence: str) -> bool:
     """A question asking for a name ("Who ...", "In which city ...") finds one in `sentence`
-    that the question does not already name; any other question: True. A soft signal: "a top
-    Brazilian diplomat criticised ..." answers "Which Brazilian diplomat criticised ...?" with
-    every word of it but the name asked for."""
+    that the question does not already name; any other question: True. A soft signal ("the
+    second Russia-ASEAN summit has yet to be convened" holds every word of "In which city was
+    the second Russia-ASEAN summit held?" but a city), and a coarse one: any capitalised word
+    counts, so a sentence that names anything else passes."""
     if not _WANTS_NAME.search(question_core(question)):
         return True
     asked = name_tokens(question)
