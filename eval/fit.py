@@ -162,18 +162,26 @@ def _threshold(pos: np.ndarray, hard_false: int, total: int) -> float:
     return float(ordered[max(allowed, 0)]) if len(ordered) else 0.5
 
 
+def _shares(pos: np.ndarray, neg: np.ndarray, cut: float, hard_true: int, total_pos: int,
+            total_neg: int) -> tuple[float, float]:
+    """At confidence `cut`: the share of all `total_pos` answerable questions above it (asked,
+    answered), and of all `total_neg` unanswerable ones below it or stopped by the hard checks
+    (`hard_true`) (abstained)."""
+    return (float(np.sum(pos >= cut) / total_pos),
+            float((np.sum(neg < cut) + hard_true) / total_neg))
+
+
 def _llm_threshold(pos: np.ndarray, neg: np.ndarray, hard_true: int, total_pos: int,
                    total_neg: int) -> float:
     """The confidence (half way between two neighbouring out-of-fold confidences) that
-    maximises the smaller margin over the two floors: answerable questions asked (of all
-    `total_pos`) over LLM_ANSWERED_FLOOR, unanswerable ones abstained (of all `total_neg`,
-    `hard_true` of them by the hard checks) over LLM_ABSTAINED_FLOOR. Ties: the lower one."""
+    maximises the smaller margin over the two floors: answerable questions asked over
+    LLM_ANSWERED_FLOOR, unanswerable ones abstained over LLM_ABSTAINED_FLOOR. Ties: the lower
+    one."""
     values = np.unique(np.concatenate([pos, neg]))
     cuts = np.concatenate([[0.0], (values[:-1] + values[1:]) / 2, [1.0]])
     best, chosen = -np.inf, 0.5
     for cut in cuts:
-        asked = np.sum(pos >= cut) / total_pos
-        abstained = (np.sum(neg < cut) + hard_true) / total_neg
+        asked, abstained = _shares(pos, neg, float(cut), hard_true, total_pos, total_neg)
         margin = min(asked - LLM_ANSWERED_FLOOR, abstained - LLM_ABSTAINED_FLOOR)
         if margin > best + 1e-12:
             best, chosen = margin, float(cut)
@@ -197,17 +205,17 @@ def fit_answerability(items: list[GoldItem], folds: int) -> tuple[dict[str, obje
         oof[~train] = _confidence(x[~train], _model(x[train], y[train]))
     pos, neg = oof[y == 1], oof[y == 0]
     total_pos, total_neg = int(np.sum(y_all == 1)), int(np.sum(y_all == 0))
+    hard_true = total_neg - len(neg)
     threshold = _threshold(pos, hard_false, total_pos)
-    cv = {"false_abstention": float((np.sum(pos < threshold) + hard_false) / total_pos),
-          "unanswerable_abstained": float((np.sum(neg < threshold) + total_neg - len(neg))
-                                          / total_neg),
+    asked, abstained = _shares(pos, neg, threshold, hard_true, total_pos, total_neg)
+    llm = _llm_threshold(pos, neg, hard_true, total_pos, total_neg)
+    llm_asked, llm_abstained = _shares(pos, neg, llm, hard_true, total_pos, total_neg)
+    # Every answerable question not asked abstains: the hard checks' ones are not in `pos`.
+    cv = {"false_abstention": 1 - asked, "unanswerable_abstained": abstained,
           "answerable": total_pos, "unanswerable": total_neg,
           "hard_checks_abstained_answerable": hard_false,
-          "hard_checks_abstained_unanswerable": total_neg - len(neg)}
-    llm = _llm_threshold(pos, neg, total_neg - len(neg), total_pos, total_neg)
-    cv |= {"llm_answerable_asked": float(np.sum(pos >= llm) / total_pos),
-           "llm_unanswerable_abstained": float((np.sum(neg < llm) + total_neg - len(neg))
-                                               / total_neg)}
+          "hard_checks_abstained_unanswerable": hard_true,
+          "llm_answerable_asked": llm_asked, "llm_unanswerable_abstained": llm_abstained}
     means, scales, coef, intercept = _model(x, y)
     model = {"features": list(FEATURES), "means": means.round(6).tolist(),
              "scales": scales.round(6).tolist(), "coef": coef.round(6).tolist(),
