@@ -1,10 +1,12 @@
 """Answering's parts on hand-made data: the verifier on paraphrase and forgery, answerability
 features and the calibrated model, composition and the short answer. Offline, no model."""
 
+from pathlib import Path
+
 import pytest
 
 from rag.answering.answerable import can_answer, name_found, question_core, unmet
-from rag.answering.calibration import Answerability, calibration
+from rag.answering.calibration import Answerability, Tree, calibration
 from rag.answering.compose import Pick, compose, definition_bonus, short_answer
 from rag.answering.features import Scored, features
 from rag.answering.verify import support
@@ -109,16 +111,43 @@ def test_features_read_coverage_constraints_and_unknown_words() -> None:
     assert good["best_fits"] == 1.0 and bad["best_fits"] == 0.0
     assert good["rare_sentence_coverage"] == 1.0 > bad["rare_sentence_coverage"] > 0
     assert good["wants_number"] == 1.0 and good["why_how"] == 0.0
-    model = Answerability(features=["best_fits", "rare_sentence_coverage"], means=[0.5, 0.5],
-                          scales=[0.5, 0.5], coef=[2.0, 2.0], intercept=0.0)
-    assert model.confidence(good) > 0.9 > 0.1 > model.confidence(bad)
+    # one stump per feature: +3 log-odds above 0.5, -3 below
+    stump = {"feature": [0, -2, -2], "threshold": [0.5, -2.0, -2.0], "left": [1, -1, -1],
+             "right": [2, -1, -1], "value": [0.0, -3.0, 3.0]}
+    model = Answerability(features=["best_fits", "rare_sentence_coverage"], learning_rate=1.0,
+                          trees=[Tree(**stump), Tree(**{**stump, "feature": [1, -2, -2]})])
+    assert model.confidence(good) > 0.99 > 0.01 > model.confidence(bad)
+    assert model.contributions(good) == {"best_fits": 3.0, "rare_sentence_coverage": 3.0}
+    assert model.log_odds(bad) == -6.0
+
+
+def test_the_exported_trees_give_scikit_learns_confidence_and_add_up() -> None:
+    """eval/fit.py exports the boosted trees as data; the runtime's log-odds and confidence
+    are scikit-learn's, and several features share in them."""
+    import runpy
+
+    import numpy as np
+
+    fit = runpy.run_path(str(Path(__file__).parents[1] / "eval" / "fit.py"))
+    names = fit["FEATURES"]
+    rng = np.random.default_rng(0)
+    x = rng.random((200, len(names)))
+    y = (x[:, 0] + x[:, 3] * x[:, 5] + rng.normal(0, 0.2, 200) > 0.8).astype(int)
+    model = fit["_model"](x, y)
+    data = fit["export"](model, x)  # raises if any row's confidence differs
+    mine = Answerability.model_validate(data)
+    row = dict(zip(names, x[7], strict=True))
+    assert abs(mine.confidence(row) - model.predict_proba(x[7:8])[0, 1]) < 1e-9
+    assert abs(mine.log_odds(row) - model.decision_function(x[7:8])[0]) < 1e-9
+    assert len({round(v, 6) for v in mine.contributions(row).values()}) > 3
 
 
 def test_the_committed_calibration_was_fitted_on_dev() -> None:
     fitted = calibration()
     assert fitted.provenance["split"] == "dev"
     model = fitted.answerability
-    assert len(model.features) == len(model.coef) == len(model.means) >= 5
+    assert len(model.features) >= 10 and len(model.trees) >= 50
+    assert all(0 <= f < len(model.features) for t in model.trees for f in t.feature if f >= 0)
     assert 0 < model.threshold < 1 and 0 <= fitted.verifier_weight <= 1
 
 

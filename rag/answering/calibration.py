@@ -1,9 +1,9 @@
 """Numbers fitted on the gold set's dev split, read from `calibration.json` beside it.
 
 `eval/fit.py` writes that file: the verifier's weight and threshold, and the answerability
-model (a logistic regression over a few named features, with the confidence below which the
-answer is an abstention). Every value is chosen by cross-validation on dev; the test split is
-never read. The file records when, at which commit and with what cross-validated results.
+model (gradient-boosted trees over named features, with the confidence below which the answer
+is an abstention). Every value is chosen by cross-validation on dev; the test split is never
+read. The file records when, at which commit and with what cross-validated results.
 """
 
 from __future__ import annotations
@@ -13,30 +13,73 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 PATH = Path(__file__).with_name("calibration.json")
+LEAF = -1
+
+
+class Tree(BaseModel):
+    """One regression tree, as scikit-learn's `tree_` arrays: node i splits on
+    `feature[i]` at `threshold[i]` (a value <= threshold goes `left`), or is a leaf
+    (`left[i] == -1`). `value[i]` is the node's output; an inner node's is the weighted mean of
+    its leaves, so the steps along a path add up to the leaf's value."""
+
+    feature: list[int]
+    threshold: list[float]
+    left: list[int]
+    right: list[int]
+    value: list[float]
+
+    def leaf(self, x: list[np.float32]) -> float:
+        """The value of x's leaf."""
+        steps = self.path(x)
+        return self.value[steps[-1][1] if steps else 0]
+
+    def path(self, x: list[np.float32]) -> list[tuple[int, int]]:
+        """(node, next node) for each split on the way to x's leaf."""
+        steps, node = [], 0
+        while self.left[node] != LEAF:
+            # scikit-learn compares float32 features with float64 thresholds; so does this.
+            nxt = (self.left[node] if x[self.feature[node]] <= self.threshold[node]
+                   else self.right[node])
+            steps.append((node, nxt))
+            node = nxt
+        return steps
 
 
 class Answerability(BaseModel):
     features: list[str] = Field(default_factory=list, description="Feature names, in order.")
-    means: list[float] = Field(default_factory=list, description="Standardisation: means.")
-    scales: list[float] = Field(default_factory=list, description="Standardisation: scales.")
-    coef: list[float] = Field(default_factory=list, description="Logistic-regression weights.")
-    intercept: float = Field(default=0.0, description="Logistic-regression intercept.")
+    trees: list[Tree] = Field(default_factory=list, description="The boosted trees "
+                              "(scikit-learn GradientBoostingClassifier, exported by eval/fit.py).")
+    learning_rate: float = Field(default=0.1, description="Each tree's weight.")
+    init: float = Field(default=0.0, description="Log-odds before the first tree.")
     threshold: float = Field(default=0.5, description="Below this confidence: abstain.")
     llm_threshold: float = Field(default=0.5, description="Below this confidence an LLM "
                                  "backend is not asked (llm.gate): its answers are checked "
                                  "sentence by sentence only, so it needs a stricter gate.")
 
     def contributions(self, values: dict[str, float]) -> dict[str, float]:
-        """Each feature's term in the model's log-odds (positive: for answering)."""
-        return {name: w * (values[name] - m) / s for name, w, m, s in
-                zip(self.features, self.coef, self.means, self.scales, strict=True)}
+        """Each feature's share of the model's log-odds (positive: for answering): every split
+        on the way to a leaf moves the output by the child's value minus the parent's, and
+        that step is the split feature's. With the roots' values and `init` they add up to the
+        log-odds exactly."""
+        x = [np.float32(values[name]) for name in self.features]
+        terms = dict.fromkeys(self.features, 0.0)
+        for tree in self.trees:
+            for node, nxt in tree.path(x):
+                terms[self.features[tree.feature[node]]] += self.learning_rate * (
+                    tree.value[nxt] - tree.value[node])
+        return terms
+
+    def log_odds(self, values: dict[str, float]) -> float:
+        x = [np.float32(values[name]) for name in self.features]
+        return self.init + self.learning_rate * sum(tree.leaf(x) for tree in self.trees)
 
     def confidence(self, values: dict[str, float]) -> float:
         """P(the evidence answers the question), by the fitted model."""
-        z = self.intercept + sum(self.contributions(values).values())
+        z = self.log_odds(values)
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
 
 
