@@ -62,7 +62,7 @@ def test_the_fit_reads_only_the_dev_split(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(main.__globals__, "fit_verifier",
                         lambda items, folds: seen.append([i.split for i in items]) or (0, 0, {}))
     monkeypatch.setitem(main.__globals__, "fit_answerability",
-                        lambda items, folds: seen.append([i.split for i in items]) or ({}, {}))
+                        lambda items: seen.append([i.split for i in items]) or ({}, {}))
     written: list[str] = []
     monkeypatch.setitem(main.__globals__, "PATH",
                         type("P", (), {"write_text": lambda self, t, **_: written.append(t)})())

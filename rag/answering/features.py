@@ -5,7 +5,7 @@ question's content the evidence covers (one sentence, the best three together, a
 passage), whether the best sentence satisfies the question's constraints (a year it names, a
 date for "when", a count for "how many", a name for "who"), how many of its words and names
 the corpus never uses, and what kind of question it is.
-`rag.answering.calibration.Answerability` combines them (a logistic regression fitted on the
+`rag.answering.calibration.Answerability` combines them (gradient-boosted trees fitted on the
 dev split by eval/fit.py) into a confidence.
 """
 
