@@ -121,6 +121,18 @@ def test_features_read_coverage_constraints_and_unknown_words() -> None:
     assert model.log_odds(bad) == -6.0
 
 
+def test_a_question_scoring_below_every_answerable_dev_question_is_outside_the_model() -> None:
+    """Trees do not extrapolate: below the score floor the model is not asked at all."""
+    stump = Tree(feature=[0, -2, -2], threshold=[0.5, -2.0, -2.0], left=[1, -1, -1],
+                 right=[2, -1, -1], value=[0.0, 3.0, -3.0])  # low score -> high confidence
+    model = Answerability(features=["best_score"], trees=[stump], learning_rate=1.0,
+                          score_floor=0.54)
+    assert model.confidence({"best_score": 0.2}) > 0.9  # what the trees alone would say
+    assert "below every answerable dev question" in (model.outside({"best_score": 0.2}) or "")
+    assert model.outside({"best_score": 0.6}) is None
+    assert calibration().answerability.score_floor > 0.3  # the committed fit sets it
+
+
 def test_the_exported_trees_give_scikit_learns_confidence_and_add_up() -> None:
     """eval/fit.py exports the boosted trees as data; the runtime's log-odds and confidence
     are scikit-learn's, and several features share in them."""

@@ -56,9 +56,22 @@ class Answerability(BaseModel):
     learning_rate: float = Field(default=0.1, description="Each tree's weight.")
     init: float = Field(default=0.0, description="Log-odds before the first tree.")
     threshold: float = Field(default=0.5, description="Below this confidence: abstain.")
+    score_floor: float = Field(default=0.0, description="The lowest best-sentence score "
+                               "(feature best_score) of an answerable dev question. Below it a "
+                               "question is outside what the trees were fitted on (they do not "
+                               "extrapolate: an off-topic question can land in a leaf of "
+                               "paraphrased answerable ones), and the answer is an abstention.")
     llm_threshold: float = Field(default=0.5, description="Below this confidence an LLM "
                                  "backend is not asked (llm.gate): its answers are checked "
                                  "sentence by sentence only, so it needs a stricter gate.")
+
+    def outside(self, values: dict[str, float]) -> str | None:
+        """Why the question is outside what the model was fitted on, or None."""
+        score = values.get("best_score", 0.0)
+        if self.trees and score < self.score_floor:
+            return (f"the best sentence scores {score:.2f}, below every answerable dev "
+                    f"question ({self.score_floor:.2f}): the corpus is probably not about this")
+        return None
 
     def contributions(self, values: dict[str, float]) -> dict[str, float]:
         """Each feature's share of the model's log-odds (positive: for answering): every split

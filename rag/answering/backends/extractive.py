@@ -70,9 +70,9 @@ class ExtractiveBackend:
                          passages[c.passage - 1].text, fits[c]) for c in ranked]
         values = features(query.question, scored, query.evidence.vocabulary,
                           query.evidence.idf)
-        return Assessment(ranked, values, calibration().answerability.confidence(values),
-                          unmet(query.question, [c.text for c in ranked],
-                                [p.text for p in passages]))
+        model = calibration().answerability
+        why = unmet(query.question, [c.text for c in ranked], [p.text for p in passages])
+        return Assessment(ranked, values, model.confidence(values), why or model.outside(values))
 
     def _candidates(self, query: Query, passages: list[Passage]) -> list[Candidate]:
         question_words = tokenize(query.question)
