@@ -16,12 +16,11 @@ rag/answering/calibration.json. The test split is never read.
    (the id's letters) scored by a model fitted on the other writers' items, so the threshold
    is neither fitted to the questions it is read from nor to one writer's way of asking.
    `score_floor`: the lowest best_score of an answerable dev question; below it the runtime
-   abstains, since trees do not extrapolate (off-topic questions, never in dev, fell into
-   leaves of paraphrased answerable questions: "Who won the 2018 football World Cup?" got
+   abstains, since trees do not extrapolate (off-topic questions, never in dev, landed in
+   high-confidence leaves: "Who won the 2018 football World Cup?" got
    0.83). The trees are free, not monotone: with every coverage and similarity feature
    constrained to raise the confidence, leave-one-writer-out AUC fell from 0.80 to 0.71-0.73
-   (804 items), because a question that repeats a sentence word for word is more often a
-   near-miss than one that paraphrases it.
+   (804 items).
 3. The LLM gate (`llm_threshold`, rag/answering/gate.py): the out-of-fold confidence that
    leaves the widest margin over both floors an LLM backend is held to (issue 19: at least 40%
    of the answerable questions answered, at least 80% of the unanswerable ones abstained),
@@ -79,6 +78,7 @@ MIN_FORGERY_REJECTED = 0.98
 # score too cost a third of the paraphrases on dev (CV paraphrase 0.35 instead of 0.71).
 FORGERIES = ("citation", "wrong_passage", "number")
 POSITIVE = ("unchanged", "paraphrase")
+POSITIVE_TIE = 0.005  # about 4 of the ~800 dev answers and paraphrases
 
 
 def folds_of(ids: list[str], folds: int) -> dict[str, int]:
@@ -108,16 +108,26 @@ def _verdicts(rows: list[tuple[str, str, bool, float, float, bool]], w: float,
 
 
 def choose_verifier(rows: list[tuple[str, str, bool, float, float, bool]]) -> tuple[float, float]:
-    best, chosen = -1.0, (0.7, 0.6)
+    """The (weight, threshold) that accepts the most gold answers and paraphrases while
+    rejecting MIN_FORGERY_REJECTED of each forgery kind; among pairs within POSITIVE_TIE of the
+    best acceptance, the one whose worst forgery kind is rejected most (then the higher
+    threshold). Many
+    pairs tie on acceptance, and taking the first of them took the most lenient one (on 804
+    dev items: threshold 0.16, which let "The EU, US and global governance" pass again)."""
+    scored = []
     for w in np.round(np.arange(0.0, 1.01, 0.1), 2):
         for t in np.round(np.arange(0.10, 0.90, 0.01), 2):
             acc = _verdicts(rows, float(w), float(t))
-            if min(acc.get(k, 1.0) for k in FORGERIES) < MIN_FORGERY_REJECTED:
+            forged = [acc.get(k, 1.0) for k in FORGERIES]
+            if min(forged) < MIN_FORGERY_REJECTED:
                 continue
             value = float(np.mean([acc[k] for k in POSITIVE if k in acc]))
-            if value > best + 1e-9:
-                best, chosen = value, (float(w), float(t))
-    return chosen
+            scored.append((value, min(forged), float(t), float(w)))
+    if not scored:
+        return 0.7, 0.6
+    best = max(v for v, _, _, _ in scored)
+    _, t, w = max((f, t, w) for v, f, t, w in scored if v >= best - POSITIVE_TIE)
+    return w, t
 
 
 def fit_verifier(items: list[GoldItem], folds: int) -> tuple[float, float, dict[str, float]]:

@@ -79,10 +79,13 @@ def test_an_invented_number_is_dropped_by_the_verifier(asked: Any,
 
 def test_cannot_answer_is_an_abstention_and_fallback_says_so(asked: Any,
                                                              monkeypatch: Any) -> None:
+    # A question the extractive backend answers with confidence (QUESTION's phrasing gets
+    # 0.17 from the boosted-tree model, below its threshold: eval/README.md, Fitting).
+    question = "When was the Astana Treaty signed?"
     scripted(monkeypatch, "I cannot answer from the corpus.")
-    result = answer(QUESTION, backend="scripted", settings=asked)
+    result = answer(question, backend="scripted", settings=asked)
     assert result.abstained and result.backend == "scripted"
-    fallback = answer(QUESTION, backend="scripted",
+    fallback = answer(question, backend="scripted",
                       settings=with_llm(asked, fallback_extractive=True))
     assert not fallback.abstained and fallback.backend == "extractive"
     assert any("extractive backend" in n for n in fallback.notes)

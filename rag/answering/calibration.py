@@ -59,8 +59,8 @@ class Answerability(BaseModel):
     score_floor: float = Field(default=0.0, description="The lowest best-sentence score "
                                "(feature best_score) of an answerable dev question. Below it a "
                                "question is outside what the trees were fitted on (they do not "
-                               "extrapolate: an off-topic question can land in a leaf of "
-                               "paraphrased answerable ones), and the answer is an abstention.")
+                               "extrapolate: an off-topic question can land in a "
+                               "high-confidence leaf), and the answer is an abstention.")
     llm_threshold: float = Field(default=0.5, description="Below this confidence an LLM "
                                  "backend is not asked (llm.gate): its answers are checked "
                                  "sentence by sentence only, so it needs a stricter gate.")
