@@ -4,6 +4,10 @@
 model (gradient-boosted trees over named features, with the confidence below which the answer
 is an abstention). Every value is chosen by cross-validation on dev; the test split is never
 read. The file records when, at which commit and with what cross-validated results.
+
+The trees are evaluated here by hand rather than by scikit-learn (a dozen lines) so that the
+fitted model stays data a person can read and diff, with no pickle to trust or to tie to one
+scikit-learn version; eval/fit.py checks that both give the same confidence on every dev row.
 """
 
 from __future__ import annotations
