@@ -82,7 +82,7 @@ class Answerability(BaseModel):
         on the way to a leaf moves the output by the child's value minus the parent's, and
         that step is the split feature's. With the roots' values and `init` they add up to the
         log-odds exactly."""
-        x = [np.float32(values[name]) for name in self.features]
+        x = self._row(values)
         terms = dict.fromkeys(self.features, 0.0)
         for tree in self.trees:
             for node, nxt in tree.path(x):
@@ -91,8 +91,12 @@ class Answerability(BaseModel):
         return terms
 
     def log_odds(self, values: dict[str, float]) -> float:
-        x = [np.float32(values[name]) for name in self.features]
+        x = self._row(values)
         return self.init + self.learning_rate * sum(tree.leaf(x) for tree in self.trees)
+
+    def _row(self, values: dict[str, float]) -> list[np.float32]:
+        """The features in the trees' order, as float32 (what scikit-learn compares)."""
+        return [np.float32(values[name]) for name in self.features]
 
     def confidence(self, values: dict[str, float]) -> float:
         """P(the evidence answers the question), by the fitted model."""
