@@ -12,6 +12,11 @@ import argparse
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+    from rag.web.guard import Rules
 
 
 def main() -> int:
@@ -20,6 +25,9 @@ def main() -> int:
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 exposes the "
                         "page to the network)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="a further host name the page may be reached by (repeatable); "
+                        "requests naming any other Host are refused (400)")
     parser.add_argument("--corpus", help="corpus folder (default: corpus)")
     parser.add_argument("--index", help="index folder (default: .rag)")
     args = parser.parse_args()
@@ -30,6 +38,9 @@ def main() -> int:
 
     try:
         settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+        from starlette.middleware import Middleware
+
+        from rag.web.guard import MAX_UPLOAD, Guard, startup_note
         from rag.web.layout import build
         from rag.web.render import CSS
 
@@ -37,19 +48,34 @@ def main() -> int:
     except RagError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    rules = guard_rules(args, settings)
     print(f"Index and model loaded in {time.perf_counter() - started:.1f} s. "
           f"Open http://{args.host}:{args.port}/", flush=True)
+    if note := startup_note(args.host, rules.hosts):
+        print(note, flush=True)
     smoke = bool(os.environ.get("RAG_UI_SMOKE_TEST"))
     page.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=False, css=CSS,
         footer_links=["api"], show_error=False, quiet=True, prevent_thread_lock=smoke,
-        allowed_paths=[str(settings.corpus_dir.resolve())])  # "Open page N of the PDF" links
+        max_file_size=MAX_UPLOAD,  # no upload is accepted (guard.py); Gradio's own limit too
+        app_kwargs={"middleware": [Middleware(Guard, rules=rules)]})  # serves the PDF links
     if smoke:  # CI runs the README's first command: check the page, then stop
         try:
             return smoke_test(f"http://127.0.0.1:{args.port}/", started)
         finally:
             page.close()
     return 0
+
+
+def guard_rules(args: argparse.Namespace, settings: Settings) -> Rules:
+    """What the page answers (rag/web/guard.py): the Host names of the addresses it listens
+    on, and of the corpus folder only the live index's documents."""
+    from rag.retrieval.searcher import get_searcher
+    from rag.web.guard import Rules, allowed_hosts
+
+    return Rules(port=args.port, hosts=allowed_hosts(args.host, args.allowed_host),
+                 corpus_dir=settings.corpus_dir,
+                 documents=lambda: get_searcher(settings).fingerprint.docs)
 
 
 def smoke_test(url: str, started: float) -> int:
