@@ -30,7 +30,7 @@ class BackendError(RagError):
 
     def __init__(self, backend: str, problem: str, fix: str) -> None:
         super().__init__(f"{backend} backend: {problem} — {fix}")
-        self.backend = backend
+        self.backend, self.problem, self.fix = backend, problem, fix
 
 
 class IndexDamagedError(RagError):

