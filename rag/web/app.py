@@ -17,12 +17,11 @@ from typing import Any
 import gradio as gr
 
 from rag.answering.pipeline import answer
-from rag.config import Settings
-from rag.errors import RagError
-from rag.retrieval.searcher import get_searcher
+from rag.config import AnswerSettings, Settings
+from rag.errors import RagError, UsageError
+from rag.retrieval.searcher import Searcher, get_searcher
 from rag.types import Answer
 from rag.web import choices
-from rag.web.keyrule import page_llm
 from rag.web.render import (
     Turn,
     conversation_html,
@@ -67,11 +66,10 @@ def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | N
     yield result["answer"]
 
 
-def _settings_for(base: Settings, model: str, base_url: str,
-                  backend: str | None = None) -> Settings:
-    """The settings for a question from the page: a server URL typed there gets no API key
-    unless it is the configured server (rag/web/keyrule.py)."""
-    return base.model_copy(update={"llm": page_llm(base.llm, model, base_url, backend)})
+def _settings_for(base: Settings, model: str, base_url: str) -> Settings:
+    llm = base.llm.model_copy(update={k: v for k, v in (("model", model.strip()),
+                                                         ("base_url", base_url.strip())) if v})
+    return base.model_copy(update={"llm": llm})
 
 
 def ask(settings: Settings, question: str, turns: list[Turn], docs: list[str], k: float,
@@ -80,7 +78,8 @@ def ask(settings: Settings, question: str, turns: list[Turn], docs: list[str], k
     turn, index = turns[-1], len(turns) - 1
     searcher = get_searcher(settings)
     try:
-        chosen = _settings_for(settings, model, base_url, backend)
+        _still_indexed(docs or [], searcher)
+        chosen = _settings_for(settings, model, base_url)
         for item in stream_answer(chosen, question or "", int(k), docs or None, backend):
             if isinstance(item, Answer):
                 turn.answer = item
@@ -97,13 +96,60 @@ def ask(settings: Settings, question: str, turns: list[Turn], docs: list[str], k
            plain_text(turn.answer), "")
 
 
-def api_answer(settings: Settings, question: str, k: int = 5,
-               docs: list[str] | None = None) -> dict[str, Any]:
-    """The `rag ask --json` object (for API clients), or {"error": message}."""
+def _still_indexed(docs: list[str], searcher: Searcher) -> None:
+    """A document ticked in a page opened before an ingest removed it is refused, saying so."""
+    gone = sorted(set(docs) - set(searcher.fingerprint.docs))
+    if gone:
+        raise UsageError(f"{', '.join(gone)} is no longer indexed (an ingest removed it since "
+                         "this page was opened) — reload the page to see the documents "
+                         "indexed now")
+
+
+def _k_bounds() -> tuple[int, int]:
+    """AnswerSettings.k's bounds (ge, le), read from its field."""
+    found = {name: getattr(m, name) for m in AnswerSettings.model_fields["k"].metadata
+             for name in ("ge", "le") if hasattr(m, name)}
+    return int(found["ge"]), int(found["le"])
+
+
+def _shown(value: object) -> str:
+    """A value as an error message shows it: its JSON type and a short repr."""
+    kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            list: "a list", dict: "an object", type(None): "null"}.get(type(value), "a value")
+    text = repr(value)
+    return f"{kind} ({text[:60]}{'...' if len(text) > 60 else ''})"
+
+
+def api_arguments(question: Any, k: Any, docs: Any) -> tuple[str, int, list[str] | None]:
+    """The API's arguments checked: a question string, k a whole number within
+    AnswerSettings.k's bounds, docs null or a list of document ids (strings)."""
+    if not isinstance(question, str):
+        raise UsageError(f"question must be a string, e.g. \"What is the SCO?\"; got "
+                         f"{_shown(question)}")
+    low, high = _k_bounds()
+    if isinstance(k, bool) or not isinstance(k, int) or not low <= k <= high:
+        raise UsageError(f"k (passages retrieved) must be a whole number from {low} to {high}; "
+                         f"got {_shown(k)}")
+    if docs is not None and not (isinstance(docs, list)
+                                 and all(isinstance(d, str) for d in docs)):
+        raise UsageError("docs must be a list of document ids (the corpus's file names), or "
+                         f"null for all documents; got {_shown(docs)}")
+    return question, k, docs or None
+
+
+def api_answer(settings: Settings, question: Any, k: Any = 5,
+               docs: Any = None) -> dict[str, Any]:
+    """The `rag ask --json` object (for API clients), or {"error": message}. Any argument
+    may arrive (the schema does not bind a client), so each is checked here."""
     try:
-        return answer(question, k=k, docs=docs or None, settings=settings).to_dict()
+        question, k, docs = api_arguments(question, k, docs)
+        return answer(question, k=k, docs=docs, settings=settings).to_dict()
     except RagError as err:
         return {"error": str(err)}
+    except Exception:  # never a stack trace for a client; the log has it
+        log.exception("answering %r through the API failed", question)
+        return {"error": "something went wrong while answering; the server log has the "
+                         "details"}
 
 
 def check_backends(settings: Settings, model: str, base_url: str) -> tuple[Any, str]:

@@ -1,4 +1,9 @@
-"""The page's layout and its wiring to the handlers of rag/web/app.py."""
+"""The page's layout and its wiring to the handlers of rag/web/app.py.
+
+A question from the page is routed by its backend to one of two events with separate
+concurrency groups: questions waiting on an LLM server (up to its read timeout when the
+server hangs) hold only LLM slots, never the extractive ones other visitors need.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,23 @@ from typing import Any
 import gradio as gr
 
 from rag.config import Settings
-from rag.retrieval.searcher import get_searcher
 from rag.web import app, choices
 from rag.web.render import conversation_html, sources_html
 
 COPY_JS = "(text) => { navigator.clipboard && navigator.clipboard.writeText(text); return []; }"
+ASKING = 4  # questions answered at once per group (extractive; LLM-backed)
+
+
+def route(backend: str, llm_asks: int, extractive_asks: int) -> tuple[Any, Any]:
+    """Counts the question in the State of its group; that State's change starts the answer
+    in the group's event (the other State is left as it is, so its event does not fire)."""
+    if backend == "extractive":
+        return gr.skip(), extractive_asks + 1
+    return llm_asks + 1, gr.skip()
 
 
 def build(settings: Settings) -> gr.Blocks:
-    searcher = get_searcher(settings)  # model and index loaded once, before serving
-    docs = [(searcher.title(d), d) for d in sorted(searcher.fingerprint.docs)]
+    docs = choices.documents(settings)  # model and index loaded once, before serving
     found = choices.availability(settings.llm)
     usable = [name for name, why in found.items() if why is None]
     default = settings.llm.backend if settings.llm.backend in usable else "extractive"
@@ -26,6 +38,7 @@ def build(settings: Settings) -> gr.Blocks:
         gr.Markdown("# Policy papers Q&A\nAnswers from five papers on Russia and multilateral "
                     "organisations. Every sentence cites its source; click a marker to read it.")
         turns = gr.State([])
+        llm_asks, extractive_asks = gr.State(0), gr.State(0)
         with gr.Row():
             with gr.Column(scale=3):
                 conversation = gr.HTML(conversation_html([]), elem_id="conversation")
@@ -60,15 +73,28 @@ def build(settings: Settings) -> gr.Blocks:
         def ask(question: str, *rest: Any) -> Iterator[tuple[Any, ...]]:
             yield from app.ask(settings, question, *rest)
 
-        def answer(question: str, k: int = 5, docs: list[str] | None = None) -> dict[str, Any]:
-            """Answer a question; returns the `rag ask --json` object, or {"error": ...}."""
+        def answer(question: Any, k: Any = 5, docs: Any = None) -> dict[str, Any]:
+            """Answer a question (a string); k: passages retrieved, a whole number from 1 to
+            50; docs: a list of document ids, or null for all. Returns the `rag ask --json`
+            object, or {"error": "what is wrong"}."""
             return app.api_answer(settings, question, k, docs)
 
+        def documents() -> Any:
+            return gr.update(choices=choices.documents(settings))
+
         for event in (submit.click, question.submit):
-            event(ask, [question, *inputs], outputs, api_visibility="private",
-                  concurrency_limit=4)
+            event(route, [backend, llm_asks, extractive_asks], [llm_asks, extractive_asks],
+                  api_visibility="private", concurrency_limit=None, concurrency_id="route",
+                  show_progress="hidden")
+        for state, group in ((llm_asks, "ask-llm"), (extractive_asks, "ask-extractive")):
+            state.change(ask, [question, *inputs], outputs, api_visibility="private",
+                         concurrency_limit=ASKING, concurrency_id=group)
+        page.load(documents, None, chosen_docs, api_visibility="private")
         copy.click(None, [plain], None, js=COPY_JS)
         recheck.click(functools.partial(app.check_backends, settings), [model, base_url],
                       [backend, status], api_visibility="private")
-        gr.api(answer, api_name="answer", concurrency_limit=4)  # type: ignore[attr-defined]
+        # The API answers with the configured backend: an LLM one shares the page's LLM slots.
+        api_group = None if settings.llm.backend == "extractive" else "ask-llm"
+        gr.api(answer, api_name="answer", concurrency_limit=ASKING,  # type: ignore[attr-defined]
+               concurrency_id=api_group)
     return page  # type: ignore[no-any-return]
