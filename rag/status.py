@@ -22,9 +22,13 @@ def index_status(settings: Settings) -> dict[str, Any]:
     try:
         scan = scan_corpus(settings.corpus_dir, settings.metadata_file,
                            settings.max_document_mb)
-        meta = load_metadata(settings.corpus_dir, settings.metadata_file)
     except UsageError:
-        scan, meta = None, {}
+        scan = None
+    meta, metadata_error = {}, None
+    try:
+        meta = load_metadata(settings.corpus_dir, settings.metadata_file)
+    except UsageError as err:  # `rag ingest` refuses it and `rag ask` stops on it
+        metadata_error = str(err)
     pending = None
     if scan is not None:
         plan = plan_ingest(scan, fingerprint.docs, set(counts))
@@ -45,6 +49,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
         "pending": pending,
         "up_to_date": pending is not None and not any(pending.values())
                       and fingerprint.builder() == wanted.builder(),
+        **({"metadata_error": metadata_error} if metadata_error else {}),  # else no key
     }
 
 
@@ -66,4 +71,6 @@ def format_status(status: dict[str, Any]) -> str:
     else:
         todo = "; ".join(f"{k}: {', '.join(v)}" for k, v in status["pending"].items() if v)
         lines.append(f"State:      out of date ({todo}) — run `rag ingest`")
+    if status.get("metadata_error"):
+        lines.append(f"Metadata:   {status['metadata_error']}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,37 @@ def _garble(path: Path) -> None:
     path.write_bytes(os.urandom(path.stat().st_size))
 
 
+def _free_pages(data: bytes) -> set[int]:
+    """Numbers of the pages on SQLite's freelist (unused: zeroing them damages nothing)."""
+    size = struct.unpack(">H", data[16:18])[0] or 65536
+    trunk, free = struct.unpack(">I", data[32:36])[0], set()
+    while trunk:
+        free.add(trunk)
+        page = data[(trunk - 1) * size:trunk * size]
+        trunk, count = struct.unpack(">II", page[:8])
+        free.update(struct.unpack(f">{count}I", page[8:8 + 4 * count]))
+    return free
+
+
+def _zero(path: Path, where: float) -> None:
+    """Overwrite 64 kB with zeros, the file keeping its size (so the manifest still matches),
+    from the first page in use at or after the fraction `where` of the file (SQLite keeps free
+    pages, and where they lie varies from one ingest to the next)."""
+    data = path.read_bytes()
+    size, free = struct.unpack(">H", data[16:18])[0] or 65536, _free_pages(data)
+    page = next(p for p in range(int(where * len(data)) // size + 1, len(data) // size + 1)
+                if p not in free)
+    offset = min((page - 1) * size, len(data) - 65536)
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        handle.write(bytes(65536))
+    assert path.stat().st_size == len(data)
+
+
+def _zero_db(where: float) -> Callable[[Path, Path], None]:
+    return lambda d, g: _zero(g / "chroma" / "chroma.sqlite3", where)
+
+
 Damage = Callable[[Path, Path], None]
 CASES: dict[str, tuple[Damage, str, int]] = {  # damage(index_dir, gen), message, rc of `ingest`
     "pointer deleted": (lambda d, g: (d / "CURRENT.json").unlink(), "no index at", 0),
@@ -46,6 +78,10 @@ CASES: dict[str, tuple[Damage, str, int]] = {  # damage(index_dir, gen), message
     "database truncated": (lambda d, g: _truncate(g / "chroma" / "chroma.sqlite3"), REBUILD, 1),
     "database deleted": (lambda d, g: (g / "chroma" / "chroma.sqlite3").unlink(), REBUILD, 1),
     "database garbled": (lambda d, g: _garble(g / "chroma" / "chroma.sqlite3"), REBUILD, 1),
+    "database zeroed at its start": (_zero_db(0.0), REBUILD, 1),
+    "database zeroed at a quarter": (_zero_db(0.25), REBUILD, 1),
+    "database zeroed in the middle": (_zero_db(0.5), REBUILD, 1),
+    "database zeroed near its end": (_zero_db(0.9), REBUILD, 1),
     "vector file truncated": (lambda d, g: _truncate(_segment(g)), REBUILD, 1),
     "vector folder deleted": (lambda d, g: shutil.rmtree(_segment(g).parent), REBUILD, 1),
     "BM25 deleted": (lambda d, g: shutil.rmtree(g / "lexical"), REBUILD, 1),

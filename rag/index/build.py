@@ -22,12 +22,13 @@ from rag.config import Settings
 from rag.embedding.embed import max_tokens
 from rag.errors import FingerprintMismatchError, IndexDamagedError, UsageError
 from rag.index import generations, shards, state, terms
-from rag.index.chroma import ChromaIndex
+from rag.index.chroma import ChromaIndex, check_generation
 from rag.index.encoding import Encoder, start_export
 from rag.index.fingerprint import Fingerprint
 from rag.index.lexical import LexicalIndex
 from rag.index.stream import write_documents
 from rag.ingest.corpus import CorpusScan, scan_corpus
+from rag.ingest.metadata import load_metadata
 from rag.types import SourceFile
 
 
@@ -92,6 +93,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
     if not scan.documents:
         raise UsageError(f"no .txt, .md, .pdf or .html documents in {settings.corpus_dir}/ — "
                          "nothing to index")
+    load_metadata(settings.corpus_dir, settings.metadata_file)  # invalid: stop before `rag ask`
     with generations.ingest_lock(settings.index_dir):
         exporting = start_export(settings)  # in a process of its own, while this one works
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest
@@ -120,16 +122,16 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
 def live_state(settings: Settings,
                live: Path | None) -> tuple[Fingerprint | None, Counter[str]]:
     """The live generation's fingerprint and chunk counts (none for a first ingest): from its
-    state file, else from Chroma. The folder must match its manifest; the database itself is
-    opened later (by ingest when there is nothing to do, else as the new generation's copy),
-    which reads no chunk either way."""
+    state file, else from Chroma. The folder must match its manifest and its database pass
+    SQLite's check; the database itself is opened later (by ingest when there is nothing to
+    do, else as the new generation's copy), which reads no chunk either way."""
     if live is None:
         return None, Counter()
     saved = state.load(live)
     if saved is None:
         base = ChromaIndex(settings, live)
         return base.fingerprint(), base.chunk_counts()
-    damage = generations.check_manifest(live)
+    damage = check_generation(settings, live)  # copied as the new generation's start
     if damage:
         raise IndexDamagedError(settings.index_dir, damage)
     return saved

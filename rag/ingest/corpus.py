@@ -7,7 +7,9 @@ warning, and the other documents are indexed as usual.
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +34,30 @@ class CorpusScan:
     warnings: list[str] = field(default_factory=list)
 
 
+def _link_refusal(path: Path, corpus_dir: Path) -> str | None:
+    """Why the symbolic link `path` cannot be followed to a document, or None."""
+    try:
+        target = path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop so; later versions raise OSError ELOOP
+        return "a symbolic link loop"
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if err.errno == errno.ENOENT:
+            return f"a broken link (its target {os.readlink(path)} does not exist)"
+        return f"a link that cannot be followed ({err.strerror})"
+    if not target.is_relative_to(corpus_dir.resolve()):
+        return "a link pointing outside the corpus folder"
+    return None
+
+
 def _refusal(path: Path, corpus_dir: Path, max_mb: float) -> str | None:
     """Why `path` cannot be a document, judged before reading it, or None."""
+    link = _link_refusal(path, corpus_dir) if path.is_symlink() else None
+    if link:
+        return link
     if path.is_dir():
         return "a folder (subfolders are not read)"
-    if path.is_symlink() and not path.resolve().is_relative_to(corpus_dir.resolve()):
-        return "a link pointing outside the corpus folder"
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         return "not a .txt, .md, .pdf or .html file"
     if not path.is_file():

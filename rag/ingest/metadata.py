@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -47,15 +48,55 @@ class DocMeta(BaseModel):
 
 
 def load_metadata(corpus_dir: Path, filename: str) -> dict[str, DocMeta]:
-    """Metadata by document id; empty when the corpus has no metadata file."""
+    """Metadata by document id; empty when the corpus has no metadata file. A file that is
+    there but cannot be read, parsed or validated is a UsageError of one line naming the line
+    of the file (rag ingest checks it, so the mistake is found before `rag ask` stops on it)."""
     path = corpus_dir / filename
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        return {doc: DocMeta.model_validate(entry) for doc, entry in raw.items()}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError) as err:
-        raise UsageError(f"cannot read {path}: {err}. Fix the file or remove it.") from err
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        problem = err.strerror if isinstance(err, OSError) else err
+        raise UsageError(f"cannot read {path}: {problem}. Fix the file or remove it.") from err
+    meta = {}
+    for doc, entry in raw.items():
+        try:
+            meta[doc] = DocMeta.model_validate(entry)
+        except ValidationError as err:
+            raise UsageError(f"cannot read {path}: {_invalid(text, doc, entry, err)}. Fix the "
+                             "file or remove it.") from err
+    return meta
+
+
+def _invalid(text: str, doc: str, entry: object, err: ValidationError) -> str:
+    """One line on what is wrong in the entry of `doc`, with its line in the file."""
+    at = _line_of(text, doc)
+    if not isinstance(entry, dict):
+        return (f"{doc} = {entry!r}{_at(at)} is outside any document's section (a "
+                '["file name"] line followed by its fields)')
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "the entry"
+    if first["type"] == "missing":
+        return f'["{doc}"]{_at(at)} has no {field}, which every entry needs'
+    line = _line_of(text, str(first["loc"][0]), after=at or 0) if first["loc"] else at
+    found = repr(first["input"])
+    found = found if len(found) <= 60 else f"{found[:57]}..."
+    return f'["{doc}"] {field}: {first["msg"]} (found {found}){_at(line)}'
+
+
+def _at(line: int | None) -> str:
+    return "" if line is None else f" at line {line}"
+
+
+def _line_of(text: str, key: str, after: int = 0) -> int | None:
+    """Number of the first line after line `after` that sets `key` or opens its section."""
+    sets = re.compile(rf"""\s*\[?\s*(["']?){re.escape(key)}\1\s*[=\].]""")
+    for number, line in enumerate(text.splitlines()[after:], start=after + 1):
+        if sets.match(line):
+            return number
+    return None
 
 
 def title_of(doc: str, meta: dict[str, DocMeta]) -> str:
