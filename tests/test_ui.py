@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import DOCS, ROOT, free_port
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,12 +28,15 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def serve(corpus: Path, index: Path, log_path: Path) -> Iterator[str]:
-    """`python ui.py` on a free port for this corpus and index; its URL."""
+def serve(corpus: Path, index: Path, log_path: Path,
+          extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`python ui.py` on a free port for this corpus and index; its URL. The page's settings
+    come from `extra_env` only (the caller's RAG_ variables are dropped)."""
     port = free_port()
     log = log_path.open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_LLM__API_KEY"] = SECRET  # configured, so it must never show
+    env.update(extra_env or {})
     process = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port),
                                 "--corpus", str(corpus), "--index", str(index)],
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
@@ -47,9 +50,11 @@ def serve(corpus: Path, index: Path, log_path: Path) -> Iterator[str]:
         except OSError:
             assert time.monotonic() < deadline, "the UI did not come up in 120 s"
             time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
     assert SECRET not in log_path.read_text(errors="replace")
 
 
@@ -217,9 +222,13 @@ def test_no_control_reads_files_outside_the_corpus(ui: str, real_index: Any) -> 
     from gradio_client import Client
 
     corpus, index = real_index.corpus_dir.resolve(), real_index.index_dir.resolve()
-    # The corpus's documents are served (a PDF citation links to its page); nothing else.
-    served = urllib.request.urlopen(f"{ui}gradio_api/file={corpus}/metadata.toml", timeout=10)
-    assert b"title" in served.read()
+    # The index's documents are served (a PDF citation links to its page), a text document as
+    # a download; nothing else of the corpus folder (tests/test_ui_security.py has the rest).
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{ui}gradio_api/file={corpus}/metadata.toml", timeout=10)
+    assert refused.value.code == 404
+    served = urllib.request.urlopen(f"{ui}gradio_api/file={corpus}/{DOCS[0]}", timeout=10)
+    assert served.headers["Content-Disposition"].startswith("attachment")
     for path in ["/etc/passwd", "README.md", "corpus/../pyproject.toml", "../.rag/CURRENT.json",
                  f"{corpus}/../pyproject.toml", f"{index}/CURRENT.json"]:
         for route in ("gradio_api/file=", "file="):

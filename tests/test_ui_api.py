@@ -8,13 +8,9 @@ the slow ones run `python ui.py` (tests/test_ui.py's `serve()`) with gradio_clie
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 from rag.config import Settings
-from tests.conftest import CORPUS, DOCS, ROOT, FakeEmbedding, free_port, use_fake
+from tests.conftest import CORPUS, DOCS, FakeEmbedding, use_fake
 from tests.test_ui import browser, serve, ui  # noqa: F401  (fixtures used by the slow tests)
 
 BAD_K = [0, -1, 51, 10**9, True, False, "abc", "5", 2.5, None, [5]]
@@ -252,30 +248,10 @@ def hanging() -> Iterator[str]:
 
 def _serve_llm(real_index: Any, base_url: str, log_path: Path) -> Iterator[str]:
     """`python ui.py` whose default backend is openai at `base_url`, the gate off (every
-    question goes to the server). tests/test_ui.py's serve() drops RAG_ variables."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_LLM__BACKEND="openai", RAG_LLM__BASE_URL=base_url, RAG_LLM__GATE="false")
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "ui.py"), "--port", str(port), "--corpus",
-             str(real_index.corpus_dir), "--index", str(real_index.index_dir)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the UI did not come up in 120 s"
-            time.sleep(0.5)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    question goes to the server)."""
+    yield from serve(real_index.corpus_dir, real_index.index_dir, log_path,
+                     {"RAG_LLM__BACKEND": "openai", "RAG_LLM__BASE_URL": base_url,
+                      "RAG_LLM__GATE": "false"})
 
 
 def _ask(page: Any, question: str) -> None:

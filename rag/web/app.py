@@ -22,6 +22,7 @@ from rag.errors import RagError, UsageError
 from rag.retrieval.searcher import Searcher, get_searcher
 from rag.types import Answer
 from rag.web import choices
+from rag.web.keyrule import page_llm
 from rag.web.render import (
     Turn,
     conversation_html,
@@ -66,10 +67,11 @@ def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | N
     yield result["answer"]
 
 
-def _settings_for(base: Settings, model: str, base_url: str) -> Settings:
-    llm = base.llm.model_copy(update={k: v for k, v in (("model", model.strip()),
-                                                         ("base_url", base_url.strip())) if v})
-    return base.model_copy(update={"llm": llm})
+def _settings_for(base: Settings, model: str, base_url: str,
+                  backend: str | None = None) -> Settings:
+    """The settings for a question from the page: a server URL typed there gets no API key
+    unless it is the configured server (rag/web/keyrule.py)."""
+    return base.model_copy(update={"llm": page_llm(base.llm, model, base_url, backend)})
 
 
 def ask(settings: Settings, question: str, turns: list[Turn], docs: list[str], k: float,
@@ -79,7 +81,7 @@ def ask(settings: Settings, question: str, turns: list[Turn], docs: list[str], k
     searcher = get_searcher(settings)
     try:
         _still_indexed(docs or [], searcher)
-        chosen = _settings_for(settings, model, base_url)
+        chosen = _settings_for(settings, model, base_url, backend)
         for item in stream_answer(chosen, question or "", int(k), docs or None, backend):
             if isinstance(item, Answer):
                 turn.answer = item
