@@ -17,6 +17,7 @@ from llama_index.core.schema import QueryBundle
 
 from rag.answering.backends import Backend, Draft, Query, get_backend
 from rag.answering.backends.extractive import ExtractiveBackend
+from rag.answering.backends.llm import LLMBackend
 from rag.answering.citations import cite
 from rag.answering.compose import short_answer
 from rag.answering.gate import why_not_ask
@@ -64,9 +65,13 @@ def retrieve(question: str, k: int, docs: list[str] | None,
 
 
 def _draft(chosen: Backend, query: Query, passages: list[Passage], settings: Settings) -> Draft:
-    """The backend's draft; an LLM backend is asked only if the calibrated gate lets it."""
+    """The backend's draft; an LLM backend is asked only if the calibrated gate lets it, but
+    its server is checked first (once per process): a server that cannot work is an error
+    whatever the gate decides, never "the corpus does not answer"."""
     if chosen.name == "extractive":
         return chosen.draft(query, passages)
+    if isinstance(chosen, LLMBackend):
+        chosen.ready()
     query.assessment = ExtractiveBackend(settings).assess(query, passages)
     why = why_not_ask(query.assessment, settings.llm)
     if why is not None:

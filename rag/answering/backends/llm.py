@@ -13,15 +13,16 @@ shared verifier.
 from __future__ import annotations
 
 import importlib
+import json
 import re
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
 
 from rag.answering.backends import Draft, DraftSentence, Message, Query, install_hint
 from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
 from rag.answering.injection import blank_instructions
-from rag.config import Settings, get_settings
+from rag.config import LLMSettings, Settings, get_settings
 from rag.errors import BackendError
 from rag.types import Passage
 
@@ -45,6 +46,13 @@ class ChatModel(Protocol):
     """A backend's one method: stream the reply to `messages`, piece by piece."""
 
     def stream(self, messages: list[Message]) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class Checked(Protocol):
+    """A chat model that can tell, before the first question, that its server cannot work."""
+
+    def ready(self) -> None: ...
 
 
 def build_messages(question: str, passages: list[Passage]) -> list[Message]:
@@ -99,6 +107,13 @@ class LLMBackend:
         self.settings = settings or get_settings()
         self.cfg = self.settings.llm
 
+    def ready(self) -> None:
+        """Raise BackendError if the model's server cannot work (checked once per process);
+        the pipeline calls it before the answerability gate, so that a dead server is not
+        reported as "the corpus does not answer"."""
+        if isinstance(self.model, Checked):
+            self.model.ready()
+
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         if not passages:
             return Draft([], abstain=True, notes=["nothing was retrieved"])
@@ -133,6 +148,69 @@ def reachable(url: str, timeout: float) -> str | None:
         return None  # it answered (an error status still means someone is there)
     except (OSError, ValueError) as err:
         return f"cannot reach {url} ({getattr(err, 'reason', err)})"
+
+
+_READY: set[tuple[str, str, str]] = set()  # (backend, base URL, model) whose check passed
+
+
+def check_once(key: tuple[str, str, str], check: Callable[[], None]) -> None:
+    """Run `check` (it raises BackendError) unless it passed for `key` in this process: a
+    success is kept, a failure is not (the next question tries again)."""
+    if key not in _READY:
+        check()
+        _READY.add(key)
+
+
+def listed_models(backend: str, base: str, path: str, cfg: LLMSettings, fix: str,
+                  headers: dict[str, str] | None = None) -> list[str]:
+    """The model names the server at `base` lists at `path` (OpenAI's /models, Ollama's
+    /api/tags); [] when it answers without such a list (an error status, another body: the
+    chat request will say more). Nothing answering: BackendError naming `base` and `fix`."""
+    import httpx  # installed with gradio (a dependency); the chat clients use it too
+
+    timeout = httpx.Timeout(cfg.read_timeout, connect=cfg.connect_timeout)
+    try:
+        response = httpx.get(base.rstrip("/") + path, headers=headers, timeout=timeout)
+    except httpx.ConnectTimeout as err:
+        raise BackendError(backend, f"cannot connect to {base} (no answer within "
+                           f"{cfg.connect_timeout:g} s, llm.connect_timeout)", fix) from err
+    except httpx.TimeoutException as err:
+        raise BackendError(backend, f"no answer from {base} within {cfg.read_timeout:g} s "
+                           "(llm.read_timeout)", "check the server, or raise "
+                           "RAG_LLM__READ_TIMEOUT") from err
+    except (httpx.HTTPError, httpx.InvalidURL) as err:
+        raise BackendError(backend, f"cannot connect to {base} ({err})", fix) from err
+    return _names(response.content) if response.is_success else []
+
+
+def _names(body: bytes) -> list[str]:
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return []
+    entries = (found.get("data", found.get("models")) if isinstance(found, dict) else None)
+    names = [e.get("id", e.get("name")) for e in entries
+             if isinstance(e, dict)] if isinstance(entries, list) else []
+    return [name for name in names if isinstance(name, str)]
+
+
+def not_a_reply(backend: str, url: str, kind: str, fix: str, err: Exception | str) -> BackendError:
+    """A BackendError for a server that answered with something other than `kind`."""
+    if isinstance(err, UnicodeDecodeError):
+        detail = "not UTF-8 text"
+    elif isinstance(err, json.JSONDecodeError):
+        detail = f"not JSON: {' '.join(err.doc.split())[:60]!r}"
+    elif isinstance(err, Exception):
+        detail = f"JSON of another shape: {' '.join(str(err).split(' [type=')[0].split())}"
+    else:
+        detail = err
+    return BackendError(backend, f"{url} sent a reply that is not {kind} ({detail})",
+                        f"check that RAG_LLM__BASE_URL points at {fix}")
+
+
+# What the chat clients raise when a reply is not what they expect: invalid UTF-8, not JSON and
+# pydantic's ValidationError are ValueErrors; JSON of another shape fails on an attribute or type.
+GARBAGE_ERRORS = (ValueError, AttributeError, TypeError, KeyError, IndexError)
 
 
 def require(module: str, backend: str, extra: str) -> Any:
