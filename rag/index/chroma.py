@@ -145,6 +145,14 @@ class ChromaIndex:
         except Exception as err:  # chromadb's errors differ by version and by what broke
             raise IndexDamagedError(self.index_dir, f"Chroma cannot open it: {err}") from err
 
+    def close(self) -> None:
+        """Release the Chroma client: embedded, its SQLite and HNSW files and its native
+        threads once no other client of this folder is open (chromadb counts them); HTTP, its
+        connections. This index's collections cannot be used after it. Twice is no error."""
+        close = getattr(self.client, "close", None)  # chromadb >= 1.5 has it
+        if close is not None:
+            close()
+
     def _open(self, name: str, create: bool) -> Any:
         if create:
             return self.client.get_or_create_collection(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +40,10 @@ class Searcher:
         self.settings = settings
         self.index = ChromaIndex(settings)
         self.generation = self.index.folder.name
+        # Chroma's client is the one thing of a generation that memory management does not
+        # free (chromadb keeps it in a registry of its own): close it once no one uses this
+        # searcher. The callback holds the index, not the searcher, so it does not keep it.
+        self.close = weakref.finalize(self, self.index.close)
         fingerprint = self.index.fingerprint()
         if fingerprint is None or not fingerprint.docs:
             raise IndexDamagedError(settings.index_dir, "its chunk collection has no fingerprint")
@@ -182,7 +187,14 @@ _loading = threading.Lock()
 
 def get_searcher(settings: Settings) -> Searcher:
     """The Searcher of the live generation, one per configuration per process; loaded again
-    when an ingest has switched to a new generation since."""
+    when an ingest has switched to a new generation since.
+
+    The cache then lets go of every searcher of an older generation of this index (of any
+    configuration), and each closes its Chroma client as soon as no question in flight holds
+    it any more (CPython frees an object the moment its last reference goes; one caught in a
+    reference cycle, e.g. through a stored exception's traceback, at the next garbage
+    collection). No grace period: a question may stream from an LLM for minutes, and a timer
+    would either cut it off or keep idle generations open that long."""
     key = settings.model_dump_json()
     pointer = generations.read_pointer(settings.index_dir) or {}
     cached = _searchers.get(key)
@@ -192,7 +204,16 @@ def get_searcher(settings: Settings) -> Searcher:
         cached = _searchers.get(key)
         if cached is None or cached.generation != pointer.get("generation"):
             cached = _searchers[key] = Searcher(settings)
+            _let_go_older(cached)
     return cached
+
+
+def _let_go_older(searcher: Searcher) -> None:
+    """Drop the cached searchers of `searcher`'s index that read another generation."""
+    for key, other in list(_searchers.items()):
+        if (other.settings.index_dir == searcher.settings.index_dir
+                and other.generation != searcher.generation):
+            del _searchers[key]
 
 
 def docs_known(searcher: Searcher, docs: list[str] | None) -> list[str] | None:
