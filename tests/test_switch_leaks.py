@@ -23,6 +23,7 @@ import pytest
 
 from rag.answering.pipeline import answer
 from rag.config import Settings
+from rag.errors import RagError
 from rag.index import generations
 from rag.retrieval import searcher as searcher_module
 from rag.retrieval.searcher import get_searcher
@@ -150,12 +151,13 @@ def test_a_question_in_flight_keeps_the_old_generation_until_it_ends(
 
 def test_a_switch_releases_the_searchers_of_every_configuration(
         corpus_copy: Path, settings_for: Any, fake_models: Any, fresh_cache: None) -> None:
-    """The page answers with settings that differ in the LLM's model or URL (one cached searcher
-    each); a switch seen through one of them releases the old generation's other searchers too,
-    which would otherwise hold its files until that configuration is asked again."""
+    """Two configurations of the same index (one cached searcher each: here they differ in
+    how many vectors are searched exactly); a switch seen through one of them releases the old
+    generation's other searcher too, which would otherwise hold its files until that
+    configuration is asked again."""
     settings = settings_for(corpus_copy)
-    other = settings.model_copy(update={"llm": settings.llm.model_copy(
-        update={"model": "another-model"})})
+    other = settings.model_copy(update={"embed": settings.embed.model_copy(
+        update={"exact_search_max": 10})})
     ingest(settings)
     get_searcher(settings)
     old_folder = str(get_searcher(other).index.folder) + "/"
@@ -164,3 +166,16 @@ def test_a_switch_releases_the_searchers_of_every_configuration(
     get_searcher(settings)
     gc.collect()
     assert not [f for f in usage(settings.index_dir).index_files if f.startswith(old_folder)]
+
+
+def test_other_llm_settings_share_one_searcher(real_index: Settings) -> None:
+    """A visitor who types model names or server URLs in the page does not load the index
+    again for each (that grew the page by a Searcher per value typed)."""
+    first = get_searcher(real_index)
+    for model, url in [("llama3.2:1b", "http://127.0.0.1:9/v1"), ("x" * 50, "http://a.example")]:
+        other = real_index.model_copy(update={"llm": real_index.llm.model_copy(
+            update={"model": model, "base_url": url, "backend": "openai"})})
+        assert get_searcher(other) is first
+    moved = real_index.model_copy(update={"index_dir": real_index.index_dir / "elsewhere"})
+    with pytest.raises(RagError, match="elsewhere"):  # another index: another Searcher
+        get_searcher(moved)
