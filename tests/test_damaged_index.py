@@ -124,3 +124,25 @@ def test_damage_gives_a_clear_error_and_rebuild_recovers(
     assert rebuild["rc"] == 0, rebuild
     assert after["rc"] == 0, after
     assert json.loads(after["stdout"])["question"] == QUESTION
+
+
+def test_vectors_zeroed_in_place_give_the_damaged_message(tmp_path: Path) -> None:
+    """64 kB of zeros at the start of the vector file, its size kept (so the manifest matches):
+    `rag ask` says the index is damaged and how to repair it (it was chromadb's InternalError
+    traceback, "Error getting embedding"), and the rebuild repairs it."""
+    with pytest.MonkeyPatch.context() as patch:
+        use_fake(patch, FakeEmbedding(model_name="fake"))
+        ingest.ingest(get_settings(corpus_dir=CORPUS, index_dir=tmp_path / "idx"),
+                      progress=False)
+    segment = _segment(generations.live(tmp_path / "idx"))
+    size = segment.stat().st_size
+    with segment.open("r+b") as handle:
+        handle.write(bytes(min(65536, size)))
+    assert segment.stat().st_size == size
+    where = ["--corpus", str(CORPUS), "--index", str(tmp_path / "idx")]
+    ask, rebuild, after = results(child("ask", QUESTION, *where, "--then", "ingest",
+                                        "--rebuild", "--quiet", *where, "--then", "ask",
+                                        "--json", QUESTION, *where))
+    assert ask["rc"] == 1 and REBUILD in ask["stderr"], ask
+    assert "Traceback" not in ask["stderr"]
+    assert rebuild["rc"] == 0 and after["rc"] == 0, (rebuild, after)

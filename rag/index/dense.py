@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rag.errors import IndexDamagedError
 from rag.index.chroma import ChromaIndex, get_all
 
 
@@ -38,11 +39,23 @@ class Dense:
         self.vectors: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self.docs: npt.NDArray[np.str_] = np.array([], dtype=str)
         if self.exact or keep_vectors:
-            got = get_all(collection, ["embeddings", "metadatas"])
+            got = self._everything(index, collection)
             self.ids = list(got["ids"])
             self.vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(
                 len(self.ids), -1)
             self.docs = np.array([str(m["doc"]) for m in got["metadatas"]], dtype=str)
+
+    @staticmethod
+    def _everything(index: ChromaIndex, collection: Any) -> dict[str, list[Any]]:
+        """Every record with its vector; a vector file damaged in place (same size, so the
+        manifest matches) is the damaged-index message, not chromadb's traceback."""
+        from chromadb.errors import ChromaError
+
+        try:
+            return get_all(collection, ["embeddings", "metadatas"])
+        except ChromaError as err:
+            raise IndexDamagedError(index.index_dir, f"Chroma cannot read its vectors: "
+                                    f"{err}") from err
 
     def nearest(self, vector: npt.NDArray[np.float32], n: int,
                 docs: list[str] | None = None) -> list[str]:
