@@ -48,10 +48,28 @@ def measure(backend: str, split: str) -> dict[str, Any]:
     return row
 
 
+def llama_cpp_build() -> dict[str, str] | None:
+    """The llama-cpp-python release and the CPU features its llama.cpp was built for (the
+    figures depend on both: README, Answer backends), or None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("llama-cpp-python")
+    except PackageNotFoundError:
+        return None
+    info = subprocess.run([sys.executable, "-c", "import llama_cpp; print(llama_cpp."
+                           "llama_print_system_info().decode())"], capture_output=True,
+                          text=True).stdout.strip()
+    return {"release": release, "system_info": info}
+
+
 def markdown(results: dict[str, Any]) -> str:
-    lines = [f"# Answer backends on the gold set ({results['ran']}, {results['cpus']} CPUs)", "",
-             "| split | backend | " + " | ".join(COLUMNS.values()) + " |",
-             "|---|---|" + "---|" * len(COLUMNS)]
+    lines = [f"# Answer backends on the gold set ({results['ran']}, {results['cpus']} CPUs)", ""]
+    if build := results.get("llama_cpp"):
+        lines += [f"llama-cpp-python {build['release']}; llama.cpp built for: "
+                  f"`{build['system_info']}`", ""]
+    lines += ["| split | backend | " + " | ".join(COLUMNS.values()) + " |",
+              "|---|---|" + "---|" * len(COLUMNS)]
     for split, rows in results["splits"].items():
         for backend, row in rows.items():
             cells = [f"{row[k] / 1000:.2f}" if k.endswith("_ms") else
@@ -69,7 +87,8 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     results: dict[str, Any] = {"ran": f"{time.strftime('%Y-%m-%d %H:%M')} at {commit or '?'}",
-                               "cpus": os.cpu_count(), "splits": {}}
+                               "cpus": os.cpu_count(), "llama_cpp": llama_cpp_build(),
+                               "splits": {}}
     for split in args.splits:
         for backend in args.backends:
             print(f"{split}: {backend} ...", flush=True)

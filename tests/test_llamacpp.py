@@ -26,6 +26,7 @@ from rag.answering.calibration import calibration
 from rag.answering.pipeline import answer
 from rag.config import LLMSettings
 from rag.types import Answer
+from tests.conftest import ROOT
 from tests.test_llm_backends import free_port, with_llm
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,45 @@ def gguf() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return model
+
+
+def pinned_release() -> str:
+    """The llama-cpp-python release pyproject.toml pins for the `llamacpp` extra."""
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["llamacpp"]
+    pins = [req.split("==", 1)[1] for req in extra if req.startswith("llama-cpp-python")]
+    assert len(pins) == 1 and pins[0].replace(".", "").isdigit(), f"not an exact pin: {extra}"
+    return pins[0]
+
+
+def test_llama_cpp_is_the_pinned_portable_build(gguf: Path) -> None:
+    """The figures of eval/bench/backends.md hold for this release, built without the CPU's
+    own extensions (GGML_NATIVE=OFF: AVX2, no AVX-512), so they do not change with the CPU."""
+    from importlib.metadata import version
+
+    assert version("llama-cpp-python") == pinned_release(), (
+        "reinstall the pinned release: README, Answer backends")
+    info = subprocess.run([sys.executable, "-c", "import llama_cpp; print(llama_cpp."
+                           "llama_print_system_info().decode())"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "AVX2 = 1" in info and "AVX512" not in info, (
+        f"a native build ({info.strip()}): rebuild with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" "
+        "(README, Answer backends)")
+
+
+def test_llama_cpp_answers_a_plain_chat_in_a_fresh_process(gguf: Path) -> None:
+    """llama-cpp-python alone, nothing of ours: 0.3.36 built natively died here with a
+    segmentation fault (issue 32). In a child process, so a crash is this test's failure."""
+    code = ("import sys, llama_cpp; llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=2048, "
+            "verbose=False); out = llm.create_chat_completion(messages=[{'role': 'user', "
+            "'content': 'Say hi'}], max_tokens=10); print(out['choices'][0]['message']"
+            "['content'])")
+    done = subprocess.run([sys.executable, "-c", code, str(gguf)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.strip()
 
 
 def assert_rules_hold(result: Answer, original: Any) -> None:
