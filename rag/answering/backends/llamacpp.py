@@ -95,7 +95,8 @@ class InProcessChat:
 
 
 CRASH_FIX = ("if it happens again, check that llama-cpp-python is the release pyproject.toml "
-             "pins (README: Answer backends), or try another model file")
+             "pins, built with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" (README: Answer backends), or "
+             "try another model file")
 
 
 _WORKERS: dict[tuple[str, str], ChatWorker] = {}
