@@ -8,7 +8,10 @@ the slow ones run `python ui.py` (tests/test_ui.py's `serve()`) with gradio_clie
 from __future__ import annotations
 
 import http.server
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,15 +21,16 @@ from typing import Any, ClassVar
 import pytest
 
 from rag.config import Settings
-from tests.conftest import CORPUS, DOCS, FakeEmbedding, use_fake
+from tests.conftest import CORPUS, DOCS, ROOT, FakeEmbedding, use_fake
 from tests.test_ui import browser, serve, ui  # noqa: F401  (fixtures used by the slow tests)
 
 BAD_K = [0, -1, 51, 10**9, True, False, "abc", "5", 2.5, None, [5]]
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """The corpus ingested with the fake embedder (which also embeds the questions)."""
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The corpus ingested with the fake embedder (the patch ends with the ingest, so that the
+    session's real index, if this module builds it first, is built with the real model)."""
     from rag.config import get_settings
     from rag.index.build import ingest
 
@@ -36,7 +40,14 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         use_fake(patch, FakeEmbedding(model_name="fake"))
         settings = get_settings(corpus_dir=root / "corpus", index_dir=root / "index")
         ingest(settings, progress=False)
-        yield settings
+    return settings
+
+
+@pytest.fixture
+def small(small_index: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """`small_index`, its questions embedded by the fake too (for this test only)."""
+    use_fake(monkeypatch, FakeEmbedding(model_name="fake"))
+    return small_index
 
 
 def _error(result: dict[str, Any]) -> str:
@@ -161,9 +172,7 @@ def _open_settings(page: Any) -> None:
 def test_the_document_filter_follows_the_live_index(real_index: Any, browser: Any,  # noqa: F811
                                                     tmp_path: Path) -> None:
     from gradio_client import Client
-
-    from rag.config import get_settings
-    from rag.index.build import ingest
+    from playwright.sync_api import expect
 
     corpus, index = tmp_path / "corpus", tmp_path / "idx"
     shutil.copytree(CORPUS, corpus)
@@ -183,12 +192,19 @@ def test_the_document_filter_follows_the_live_index(real_index: Any, browser: An
             "The Collective Security Treaty Organization held a staff exercise called Northern "
             "Lantern in the spring of 2031.\n\nIts observers came from eleven member and partner "
             "states, and the exercise lasted nine days.\n", encoding="utf-8")
-        ingest(get_settings(corpus_dir=corpus, index_dir=index), progress=False)
+        # `rag ingest` from another process, as beside a running page (and out of reach of
+        # this module's fake embedder, which `small` keeps patched in this process)
+        subprocess.run([sys.executable, "-m", "rag.cli", "ingest", "--quiet", "--corpus",
+                        str(corpus), "--index", str(index)], check=True, cwd=ROOT,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True)
 
         after = browser.new_page()
         after.goto(url)
         _open_settings(after)
-        assert _doc_choices(after) == _titles([*DOCS[:-1], added])
+        # The filter is drawn with the list of the page's start, then refreshed by the page's
+        # load event: wait for it (it raced the first read in a clean CI run).
+        expect(after.locator("#docs label")).to_have_text(_titles([*DOCS[:-1], added]),
+                                                          timeout=30_000)
 
         # The page opened before the ingest still has the removed document ticked.
         before.locator("#question textarea").fill("What is the SCO?")
