@@ -293,7 +293,8 @@ def time_extractive_while_held(url: str, browser: Any, held: int,  # noqa: F811
             pages.append(browser.new_page())
             pages[-1].goto(url)
             _ask(pages[-1], "When was the Astana Treaty signed?")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # generous: on a loaded machine (CI under
+        # stress-ng) the fourth question reached the server after more than 60 s
         while len(_Hanging.held) < min(held, 4) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(2)  # any more the page would send to the server arrive by now
