@@ -105,6 +105,7 @@ def run(server: LLMServer, gate: bool, items: list[GoldItem]) -> dict[str, Any]:
         record = asked[-1] if asked else None
         row = {"id": item.id, "type": item.type, "abstained": found.abstained,
                "asked": record is not None,
+               "lines_shown": None if record is None else len(record.shown),
                "shown_holding": None if record is None else bool(record.holding),
                "gold_cited": gold_cited(item, found) if item.type != "unanswerable" else None,
                "coverage": _covered(item, found.citations) if item.quotes() else None,
@@ -131,11 +132,14 @@ def run(server: LLMServer, gate: bool, items: list[GoldItem]) -> dict[str, Any]:
         "unanswerable_abstained": share(una, "abstained"),
         "unanswerable_answered": share(una, "abstained", False),
         "unanswerable_asked": share(una, "asked"),
+        "lines_shown_mean": round(sum(shown) / len(shown), 2) if (shown := [
+            r["lines_shown"] for r in rows if r["lines_shown"] is not None]) else None,
         "sentences_dropped_by_verifier": sum(r["verifier_dropped"] for r in rows),
         "quote_fallbacks": sum(r["fell_back"] for r in rows),
         "losses": dict(Counter(r["lost_at"] for r in ans if "lost_at" in r).most_common()),
+        "lost": {r["id"]: r["lost_at"] for r in ans if "lost_at" in r},
+        "unanswerable_answered_ids": [r["id"] for r in una if not r["abstained"]],
         "seconds_per_question": round(seconds / max(len(items), 1), 3),
-        "rows": rows,
     }
 
 
@@ -143,6 +147,7 @@ ORACLE_COLUMNS = {"answerable_gold_cited": "answerable: answered citing the gold
                   "answerable_answered": "answerable: answered",
                   "answerable_shown_gold": "answerable: gold shown to the model",
                   "unanswerable_abstained": "unanswerable: abstained",
+                  "lines_shown_mean": "lines shown per prompt (mean)",
                   "quote_fallbacks": "quote fallbacks", "sentences_dropped_by_verifier":
                   "sentences the verifier dropped"}
 YESMAN_COLUMNS = {"answerable_answered": "answerable: answered",
@@ -202,7 +207,7 @@ def main() -> int:
 
     def git(*cmd: str) -> str:
         return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True,
-                              text=True).stdout.strip()
+                              text=True).stdout.rstrip()
 
     results: dict[str, Any] = {
         "ran": f"{time.strftime('%Y-%m-%d %H:%M')} at {git('rev-parse', '--short', 'HEAD')}",
@@ -218,7 +223,9 @@ def main() -> int:
                 found = run(servers[who], gate, items)
                 results["splits"][split][name] = found
                 print(f"{split} {name}: " + ", ".join(
-                    f"{k} {v}" for k, v in found.items() if k != "rows"), flush=True)
+                    f"{k} {v}" for k, v in found.items() if k not in ("lost", "unanswerable_"
+                                                                     "answered_ids")),
+                      flush=True)
     finally:
         for server in servers.values():
             server.stop()
