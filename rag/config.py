@@ -143,10 +143,18 @@ class LLMSettings(BaseModel):
         "decoding where the backend can (llama.cpp grammar, Ollama `format`, OpenAI "
         "`response_format`). off: free text with [n] markers (also used when a server "
         "supports no schema).")
-    shown_sentences: int = Field(default=5, ge=1, le=20, description="Structured modes: "
-                                 "the best passage sentences put in the prompt.")
+    shown_sentences: int = Field(default=12, ge=1, le=20, description="Structured modes: "
+                                 "at most this many of the best passage sentences are put in "
+                                 "the prompt (fewer when llm.shown_tokens is reached).")
     shown_chars: int = Field(default=300, ge=40, description="Structured modes: longer "
                              "shown sentences are cut to this many characters.")
+    shown_tokens: int = Field(default=600, ge=100, description="Structured modes: the prompt "
+                              "budget in tokens. Shown sentences are added best first while "
+                              "the whole prompt (system and user messages, question included, "
+                              "chat template) stays within it, as estimated on the safe side "
+                              "(rag/answering/backends/brief.py `prompt_tokens`; the first "
+                              "sentence is shown whatever the budget). 600: chosen on dev by "
+                              "eval/shown.py (eval/bench/shown.md).")
     answer_sentences: int = Field(default=1, ge=1, le=5, description="Structured modes: most "
                                   "sentences in the model's answer (the schema's maxItems).")
     sentence_chars: int = Field(default=160, ge=20, description="Structured modes: most "

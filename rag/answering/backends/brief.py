@@ -4,15 +4,22 @@ A small model on two cores reads a few hundred tokens in about a second; whole c
 ~250 tokens) cost several seconds before it writes anything, and bury the one sentence that
 answers. So the prompt shows the `llm.shown_sentences` best sentences (or table rows) of the
 retrieved passages, as ranked by the extractive scorer, each numbered; the schema lets the model
-cite only those numbers (rag/answering/backends/schema.py).
+cite only those numbers (rag/answering/backends/schema.py). How many fit is also bounded by
+`llm.shown_tokens`, the whole prompt's size (system and user messages, the question included)
+as `prompt_tokens` estimates it: lines are added best first while the prompt stays within it
+(eval/shown.py measures how often the gold evidence is among them, and the true size in
+SmolLM2 tokens).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from rag.answering.assessment import Candidate, spans_of
 from rag.answering.backends import Message
+from rag.config import LLMSettings
 
 _HOW = {
     "quote": 'For the answer, first give as "quote" the number of the sentence it rests on, '
@@ -47,6 +54,34 @@ def shown(ranked: list[Candidate], count: int, chars: int) -> list[Shown]:
         if len(lines) == count:
             break
     return lines
+
+
+def select(question: str, ranked: list[Candidate], cfg: LLMSettings) -> list[Shown]:
+    """The lines the structured prompt shows: the best distinct candidates, at most
+    `cfg.shown_sentences`, each cut at `cfg.shown_chars`, added best first while the estimated
+    prompt stays within `cfg.shown_tokens` (a line that does not fit is passed over for a
+    shorter one below it). The first line is always shown, whatever the budget."""
+    lines: list[Shown] = []
+    for line in shown(ranked, len(ranked), cfg.shown_chars):
+        ahead = [*lines, Shown(len(lines) + 1, line.text, line.passage, line.spans, line.full)]
+        if lines and prompt_tokens(messages(question, ahead, cfg.structured)) > cfg.shown_tokens:
+            continue
+        lines = ahead
+        if len(lines) == cfg.shown_sentences:
+            break
+    return lines
+
+
+_PIECE = re.compile(r"[A-Za-z]+|\d|[^\sA-Za-z\d]")
+
+
+def prompt_tokens(prompt: list[Message]) -> int:
+    """An estimate, on the safe side, of the tokens of the rendered chat prompt, for any
+    backend's tokenizer to be close: every digit and every other symbol one token, a word one
+    token per 5 letters (at least one), and 5 tokens of chat template per message. On the dev
+    prompts it is at or above SmolLM2's own count (eval/bench/shown.md)."""
+    return sum(5 + sum(math.ceil(len(p) / 5) if p[0].isalpha() else 1
+                       for p in _PIECE.findall(m["content"])) for m in prompt)
 
 
 def system_prompt(mode: str) -> str:

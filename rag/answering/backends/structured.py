@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from rag.answering.assessment import Candidate
 from rag.answering.backends import Draft, Message, Query
-from rag.answering.backends.brief import messages, shown
+from rag.answering.backends.brief import messages, select
 from rag.answering.backends.schema import answer_schema, parse_reply
 from rag.config import LLMSettings
 
@@ -29,9 +29,9 @@ class StructuredChat(Protocol):
 
 def structured_draft(model: StructuredChat, query: Query, ranked: list[Candidate],
                      cfg: LLMSettings) -> Draft:
-    """Ask for a schema-shaped answer citing the best of the `ranked` passage sentences;
-    parse it."""
-    lines = shown(ranked, cfg.shown_sentences, cfg.shown_chars)
+    """Ask for a schema-shaped answer citing the best of the `ranked` passage sentences (as
+    many as fit the prompt budget, `brief.select`); parse it."""
+    lines = select(query.question, ranked, cfg)
     if not lines:
         return Draft([], abstain=True, notes=["no passage sentence could be shown to the model"])
     schema = answer_schema(len(lines), cfg.structured, cfg.answer_sentences, cfg.sentence_chars)
