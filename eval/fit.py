@@ -21,15 +21,14 @@ rag/answering/calibration.json. The test split is never read.
    0.83). The trees are free, not monotone: with every coverage and similarity feature
    constrained to raise the confidence, leave-one-writer-out AUC fell from 0.80 to 0.71-0.73
    (804 items).
-3. The LLM gate (`llm_threshold`, rag/answering/gate.py): the out-of-fold confidence that
-   leaves the widest margin over both floors an LLM backend is held to (issue 19: at least 40%
-   of the answerable questions answered, at least 80% of the unanswerable ones abstained),
-   i.e. that maximises min(asked - 0.40, abstained - 0.80). An LLM backend's answers are
-   checked sentence by sentence, not by this model, so the gate is what keeps it from
-   answering what the corpus does not; and SmolLM2-135M's own "answerable" carries no signal
-   (eval/README.md), so nothing after the gate can make up for a gate set too low. A fixed
-   abstention target (85%, before 2026-12-04) sat at the edge of the answered floor once the
-   dev split held harder near-misses.
+3. The LLM gate is no longer fitted here: each LLM backend and model has its own calibration
+   (`rag calibrate`, rag/evaluate/calibrate.py), and an uncalibrated one is gated at the
+   answerability threshold above (rag/answering/gate.py). Until 2026-12-07 this script fitted
+   one `llm_threshold` for every LLM (0.721, chosen for SmolLM2-135M), which refused 64% of the
+   answerable questions of a blind set before any model was asked (issue 33).
+
+The fitting of step 2 lives in rag/evaluate/fitting.py (`rag calibrate --backend extractive`
+runs it on a user's own gold file).
 """
 
 from __future__ import annotations
@@ -37,42 +36,19 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingClassifier
 
-from rag.answering.answerable import unmet
-from rag.answering.backends import Query
-from rag.answering.backends.extractive import ExtractiveBackend
-from rag.answering.calibration import PATH, Answerability
-from rag.answering.pipeline import retrieve
+from rag.answering.calibration import PATH
 from rag.answering.verify import support
 from rag.config import get_settings
 from rag.evaluate.faithful import Verifier, perturbation_cases
+from rag.evaluate.fitting import dumps, fit_answerability
 from rag.evaluate.gold import GoldItem, load_gold
 from rag.retrieval.searcher import get_searcher
 
-MAX_FALSE_ABSTENTION = 0.05
-LLM_ANSWERED_FLOOR = 0.40  # issue 19's floors, which the gate keeps the widest margin over
-LLM_ABSTAINED_FLOOR = 0.80
-# The model: every feature rag/answering/features.py computes, in gradient-boosted trees.
-# Chosen 2026-12-04 on the 504-item dev split by leave-one-writer-out cross-validation (each
-# writer's items held out in turn, which is what a new writer's questions are), among logistic
-# regression on 10 or on all 17 features, random forests, extra trees and boosted trees:
-# answerable questions asked at 85% of the unanswerable ones abstained, logistic regression on
-# 10 features 0.31, on all 17 0.40, boosted trees (below) 0.56-0.58 over three seeds, random
-# forests and extra trees 0.51-0.56; the least margin over the LLM floors 0.01, 0.03, 0.08-0.09.
-# Rechecked on 804 dev items (13 writers): logistic regression on all 17 0.44, these trees 0.57,
-# random forest 0.56; AUC 0.73, 0.80, 0.80 (eval/README.md: Fitting).
-FEATURES = ("best_cosine", "best_fits", "best_score", "content_terms", "counted_found",
-            "fitting_score", "name_found", "names_found", "passage_coverage",
-            "rare_sentence_coverage", "rare_top_coverage", "rarest_found", "sentence_coverage",
-            "top_coverage", "unknown_terms", "wants_number", "why_how")
-MODEL = {"max_depth": 3, "learning_rate": 0.03, "n_estimators": 300, "subsample": 0.8}
 MIN_FORGERY_REJECTED = 0.98
 # Names are not among the constraints: the hard rule (every name of the sentence is in the cited
 # text or the cited document's metadata) decides nearly all of them, and demanding 98% from the
@@ -146,154 +122,6 @@ def fit_verifier(items: list[GoldItem], folds: int) -> tuple[float, float, dict[
     cv = {k: round(sum(v) / counts[k], 4) for k, v in verdicts.items()}
     w, t = choose_verifier(rows)
     return w, t, cv
-
-
-def answerability_rows(items: list[GoldItem]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The model's features, the label (answerable or not) of each dev question, and whether
-    the hard checks (`rag.answering.answerable.unmet`) abstain on it before the model is asked.
-    The hard checks alone: the assessment's `unmet` also holds the committed model's score
-    floor, and a refit must not depend on the fit before it."""
-    settings = get_settings()
-    backend = ExtractiveBackend(settings)
-    values, labels, hard = [], [], []
-    for item in items:
-        searcher, vector, passages = retrieve(item.question, settings.answer.k, None, settings)
-        found = backend.assess(Query(item.question, vector, searcher), passages)
-        values.append([found.features[name] for name in FEATURES])
-        labels.append(int(item.type != "unanswerable"))
-        hard.append(unmet(item.question, [c.text for c in found.ranked],
-                          [p.text for p in passages]) is not None)
-    return np.array(values, dtype=float), np.array(labels), np.array(hard)
-
-
-def _model(x: np.ndarray, y: np.ndarray) -> GradientBoostingClassifier:
-    """Gradient-boosted trees on balanced class weights (MODEL); fixed seed, so a refit gives
-    the same trees."""
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    model = GradientBoostingClassifier(**MODEL, random_state=0)
-    return model.fit(x, y, sample_weight=compute_sample_weight("balanced", y))
-
-
-def _confidence(x: np.ndarray, model: GradientBoostingClassifier) -> np.ndarray:
-    return model.predict_proba(x)[:, 1]
-
-
-def _tree(tree: Any) -> dict[str, list[Any]]:
-    """A fitted regression tree as plain lists. scikit-learn updates only the leaves' values
-    after the split (a Newton step); each inner node gets the weighted mean of its children,
-    so a path's steps add up to the leaf (Answerability.contributions)."""
-    left, right = tree.children_left.tolist(), tree.children_right.tolist()
-    value = tree.value[:, 0, 0].astype(float).tolist()
-    weight = tree.weighted_n_node_samples.tolist()
-    for node in reversed(range(len(left))):  # children come after their parent
-        if left[node] != -1:
-            a, b = left[node], right[node]
-            value[node] = (weight[a] * value[a] + weight[b] * value[b]) / (weight[a] + weight[b])
-    return {"feature": tree.feature.tolist(), "threshold": tree.threshold.tolist(),
-            "left": left, "right": right, "value": value}
-
-
-def export(model: GradientBoostingClassifier, x: np.ndarray) -> dict[str, Any]:
-    """The model as data for rag.answering.calibration.Answerability, checked to give the same
-    confidence as scikit-learn on every row of `x`."""
-    trees = [_tree(e.tree_) for e in model.estimators_[:, 0]]
-    raw = model.decision_function(x[:1])[0]
-    steps = sum(e.predict(x[:1].astype(np.float32))[0] for e in model.estimators_[:, 0])
-    data = {"features": list(FEATURES), "trees": trees,
-            "learning_rate": model.learning_rate, "init": float(raw - model.learning_rate * steps)}
-    mine = Answerability.model_validate(data)
-    ours = [mine.confidence(dict(zip(FEATURES, row, strict=True))) for row in x]
-    assert np.allclose(ours, _confidence(x, model), atol=1e-9), "exported model differs"
-    return data
-
-
-def _threshold(pos: np.ndarray, hard_false: int, total: int) -> float:
-    """The highest confidence at which at most MAX_FALSE_ABSTENTION of all `total` answerable
-    questions abstain, counting the `hard_false` ones the hard checks already abstain on."""
-    allowed = int(np.floor(MAX_FALSE_ABSTENTION * total)) - hard_false
-    ordered = np.sort(pos)
-    return float(ordered[max(allowed, 0)]) if len(ordered) else 0.5
-
-
-def _shares(pos: np.ndarray, neg: np.ndarray, cut: float, hard_true: int, total_pos: int,
-            total_neg: int) -> tuple[float, float]:
-    """At confidence `cut`: the share of all `total_pos` answerable questions above it (asked,
-    answered), and of all `total_neg` unanswerable ones below it or stopped by the hard checks
-    (`hard_true`) (abstained)."""
-    return (float(np.sum(pos >= cut) / total_pos),
-            float((np.sum(neg < cut) + hard_true) / total_neg))
-
-
-def _llm_threshold(pos: np.ndarray, neg: np.ndarray, hard_true: int, total_pos: int,
-                   total_neg: int) -> float:
-    """The confidence (half way between two neighbouring out-of-fold confidences) that
-    maximises the smaller margin over the two floors: answerable questions asked over
-    LLM_ANSWERED_FLOOR, unanswerable ones abstained over LLM_ABSTAINED_FLOOR. Ties: the lower
-    one."""
-    values = np.unique(np.concatenate([pos, neg]))
-    cuts = np.concatenate([[0.0], (values[:-1] + values[1:]) / 2, [1.0]])
-    best, chosen = -np.inf, 0.5
-    for cut in cuts:
-        asked, abstained = _shares(pos, neg, float(cut), hard_true, total_pos, total_neg)
-        margin = min(asked - LLM_ANSWERED_FLOOR, abstained - LLM_ABSTAINED_FLOOR)
-        if margin > best + 1e-12:
-            best, chosen = margin, float(cut)
-    return chosen
-
-
-def writer(item_id: str) -> str:
-    """The batch an item was written in: its id's letters (g, dn, dp, ta, ...), one writer each."""
-    match = re.match(r"[a-z]+", item_id)
-    return match.group(0) if match else item_id
-
-
-def fit_answerability(items: list[GoldItem]) -> tuple[dict[str, object], dict[str, object]]:
-    """The model is fitted, and its thresholds read, on the questions the hard checks leave to
-    it; the false-abstention budget counts the answerable questions the hard checks abstain on.
-    The thresholds are read off out-of-fold confidences, each writer's items scored by a model
-    fitted on the other writers' (a new writer's questions are what the system meets)."""
-    x_all, y_all, hard = answerability_rows(items)
-    hard_false = int(np.sum(hard & (y_all == 1)))
-    keep = ~hard
-    x, y = x_all[keep], y_all[keep]
-    groups = np.array([writer(i.id) for i in items])[keep]
-    oof = np.zeros(len(y))
-    for group in np.unique(groups):
-        held = groups == group
-        oof[held] = _confidence(x[held], _model(x[~held], y[~held]))
-    pos, neg = oof[y == 1], oof[y == 0]
-    total_pos, total_neg = int(np.sum(y_all == 1)), int(np.sum(y_all == 0))
-    hard_true = total_neg - len(neg)
-    threshold = _threshold(pos, hard_false, total_pos)
-    asked, abstained = _shares(pos, neg, threshold, hard_true, total_pos, total_neg)
-    llm = _llm_threshold(pos, neg, hard_true, total_pos, total_neg)
-    llm_asked, llm_abstained = _shares(pos, neg, llm, hard_true, total_pos, total_neg)
-    # Every answerable question not asked abstains: the hard checks' ones are not in `pos`.
-    cv: dict[str, object] = {
-        "folds": "one per writer: " + ", ".join(sorted(set(groups))),
-        "false_abstention": round(1 - asked, 4), "unanswerable_abstained": round(abstained, 4),
-        "answerable": total_pos, "unanswerable": total_neg,
-        "hard_checks_abstained_answerable": hard_false,
-        "hard_checks_abstained_unanswerable": hard_true,
-        "llm_answerable_asked": round(llm_asked, 4),
-        "llm_unanswerable_abstained": round(llm_abstained, 4)}
-    model = export(_model(x, y), x)
-    floor = float(x[y == 1, FEATURES.index("best_score")].min())
-    model.update(threshold=round(threshold, 6), llm_threshold=round(llm, 6),
-                 score_floor=round(floor - 5e-7, 6))  # rounded down: the lowest stays inside
-    return model, cv
-
-
-def dumps(calibration: dict[str, Any]) -> str:
-    """Indented JSON, each tree on one line (300 trees would be 20,000 lines otherwise)."""
-    trees = calibration["answerability"].get("trees", [])
-    marked = {**calibration, "answerability": {**calibration["answerability"],
-                                               "trees": [f"@tree{n}@" for n in range(len(trees))]}}
-    text = json.dumps(marked, indent=2)
-    for n, tree in enumerate(trees):
-        text = text.replace(f'"@tree{n}@"', json.dumps(tree), 1)
-    return text + "\n"
 
 
 def main() -> None:

@@ -55,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.add_argument("--split", choices=["dev", "test"],
                           help="score only this split of the gold file (default: every split)")
+    calibrate = commands.add_parser(
+        "calibrate", parents=[common], help="fit how a backend and model are gated, on the "
+        "gold set's dev split")
+    _backend_args(calibrate)
+    calibrate.add_argument("--gold", type=Path, metavar="FILE",
+                           help="gold question set; its dev split is used (default: "
+                           "eval/gold.jsonl)")
+    calibrate.add_argument("--abstain-floor", type=float, default=0.80, metavar="F",
+                           help="least share of unanswerable questions to abstain on "
+                           "(default 0.80); the policy answers the most answerable ones above it")
+    calibrate.add_argument("--out", type=Path, metavar="FILE", help="where to store it "
+                           "(default: calibrations.json in the index folder)")
+    calibrate.add_argument("--fresh", action="store_true",
+                           help="ask every question again (default: resume an interrupted run)")
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
     status = commands.add_parser("status", parents=[common], help="show what the index holds")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -155,9 +170,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0 if summary.gate is None or summary.gate.passed else 1
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    backend = args.backend or settings.llm.backend
+    gold = args.gold or settings.eval.gold
+    if not 0 <= args.abstain_floor <= 1:
+        raise UsageError("--abstain-floor is a share: between 0 and 1")
+    if backend == "extractive":
+        from rag.evaluate.calibrate import dev_items
+        from rag.evaluate.fitting import refit
+
+        cv, path = refit(dev_items(gold), settings)
+        print(f"Answerability model refitted on the dev split of {gold} and stored in {path}; "
+              "the extractive backend and the gate of uncalibrated LLMs use it for this "
+              "index (delete the file to go back to the shipped one).\nCross-validated: "
+              + ", ".join(f"{k} {v}" for k, v in cv.items()))
+        return 0
+    from rag.evaluate.calibrate import calibrate
+    from rag.status import format_calibration
+
+    fitted, path = calibrate(settings, backend, gold, args.out, args.abstain_floor,
+                             progress=not args.quiet, fresh=args.fresh)
+    print(format_calibration(fitted))
+    print(f"Stored in {path}; `rag ask --backend {backend}` with this model uses it.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "eval": cmd_eval}
+    handlers = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "eval": cmd_eval,
+                "calibrate": cmd_calibrate}
     try:
         return handlers[args.command](args)
     except RagError as err:

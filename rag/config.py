@@ -159,16 +159,18 @@ class LLMSettings(BaseModel):
                                   "sentences in the model's answer (the schema's maxItems).")
     sentence_chars: int = Field(default=160, ge=20, description="Structured modes: most "
                                 "characters in one answer sentence (the schema's maxLength).")
-    trust_answerable: bool = Field(default=False, description="Structured modes: abstain when "
-                                   "the model sets \"answerable\" to false. Off by default: "
-                                   "SmolLM2-135M says false to most answerable dev questions "
-                                   "(eval/README.md); its cited sentences are verified anyway.")
+    trust_answerable: bool | None = Field(default=None, description="Structured modes: "
+                                          "abstain when the model sets \"answerable\" to "
+                                          "false. Unset: as the model's calibration says "
+                                          "(`rag calibrate`); an uncalibrated model is trusted.")
     quote_fallback: bool = Field(default=True, description="quote mode: when the model's "
                                  "sentence fails the verifier, answer with the sentence it "
                                  "quoted, verbatim (a note says so) instead of dropping it.")
-    gate: bool = Field(default=True, description="Ask the model only when the calibrated "
-                       "answerability confidence reaches calibration's llm_threshold (chosen "
-                       "by cross-validation on dev for LLM answers); otherwise abstain at once.")
+    gate: bool = Field(default=True, description="Ask the model only when the answerability "
+                       "confidence reaches the model's gate: its calibration's threshold "
+                       "(`rag calibrate`), or for an uncalibrated model the extractive "
+                       "backend's own abstention threshold. Off: only the hard checks and the "
+                       "off-topic score floor stop a question before the model.")
     fallback_extractive: bool = Field(default=False, description="When nothing the model "
                                       "wrote survives verification, answer with the "
                                       "extractive backend instead of abstaining (and say so).")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rag.answering.calibration import OWN
+from rag.answering.models import Figures, ModelCalibration, stored
 from rag.config import Settings
 from rag.errors import UsageError
 from rag.index.build import plan_ingest
@@ -50,7 +52,43 @@ def index_status(settings: Settings) -> dict[str, Any]:
         "up_to_date": pending is not None and not any(pending.values())
                       and fingerprint.builder() == wanted.builder(),
         **({"metadata_error": metadata_error} if metadata_error else {}),  # else no key
+        "answerability": (str(settings.index_dir / OWN) if (settings.index_dir / OWN).is_file()
+                          else "shipped"),
+        "calibrations": [{**c.model_dump(mode="json"), "stored": where}
+                         for c, where in stored(settings).values()],
     }
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def format_calibration(c: ModelCalibration) -> str:
+    """One model's gate and figures, as `rag calibrate` and `rag status` print them."""
+    gate = ("asked whenever the hard checks pass" if c.threshold is None else
+            f"asked at answerability confidence >= {c.threshold:.3f}")
+    verdict = "trusted" if c.trust_answerable else "not trusted (its sentences are verified)"
+    f, cv = c.figures, c.cv
+    p95 = "–" if f.latency_p95_ms is None else f"{f.latency_p95_ms / 1000:.1f} s"
+    return (f"{c.backend} {c.model}: {gate}; its own verdict {verdict}.\n"
+            f"  dev ({f.answerable} answerable, {f.unanswerable} unanswerable): answered "
+            f"{_share(f.answered)} (cross-validated {_share(cv.answered)}), unanswerable "
+            f"abstained {_share(f.abstained_unanswerable)} (cv "
+            f"{_share(cv.abstained_unanswerable)}), gold evidence cited "
+            f"{_share(f.evidence_cited)}, refused before asked {_share(f.refused_before_asked)}"
+            f", faithfulness {_share(f.faithfulness)}, p95 {p95}; fitted "
+            f"{c.provenance.get('fitted', '?')}" + _default(c))
+
+
+def _default(c: ModelCalibration) -> str:
+    """The same dev answers under the uncalibrated default gate, when recorded."""
+    found = c.provenance.get("uncalibrated_default")
+    if not isinstance(found, dict):
+        return ""
+    d = Figures.model_validate(found)
+    return (f"\n  uncalibrated default on the same answers: answered {_share(d.answered)}, "
+            f"unanswerable abstained {_share(d.abstained_unanswerable)}, refused before asked "
+            f"{_share(d.refused_before_asked)}")
 
 
 def format_status(status: dict[str, Any]) -> str:
@@ -73,4 +111,15 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append(f"State:      out of date ({todo}) — run `rag ingest`")
     if status.get("metadata_error"):
         lines.append(f"Metadata:   {status['metadata_error']}")
+    lines.append(f"Answerability model: {status['answerability']}")
+    if not status["calibrations"]:
+        lines.append("Calibrated models: none (an LLM is gated by the uncalibrated default; "
+                     "`rag calibrate --backend NAME --model M`)")
+    else:
+        lines.append("Calibrated models (other models: the uncalibrated default gate):")
+        for entry in status["calibrations"]:
+            where = entry["stored"]
+            text = format_calibration(ModelCalibration.model_validate(
+                {k: v for k, v in entry.items() if k != "stored"}))
+            lines += [f"  {line}" for line in text.splitlines()] + [f"    stored: {where}"]
     return "\n".join(lines)

@@ -138,10 +138,13 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     confidence: float | None = None  # P(the retrieved passages answer the question)
     short_answer: str | None = None  # the date, number or amount asked for: a cited substring
+    model_answerable: bool | None = None  # an LLM's own verdict, when it was asked and gave one
+    calibrated: bool | None = None  # whether the LLM's gate is its calibration (None: no LLM)
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
-                "short_answer": self.short_answer,
+                "short_answer": self.short_answer, "model_answerable": self.model_answerable,
+                "calibrated": self.calibrated,
                 "confidence": None if self.confidence is None else round(self.confidence, 4),
                 "backend": self.backend, "sentences": [s.to_dict() for s in self.sentences],
                 "citations": [c.to_dict() for c in self.citations],

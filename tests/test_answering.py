@@ -1,7 +1,6 @@
 """Answering's parts on hand-made data: the verifier on paraphrase and forgery, answerability
 features and the calibrated model, composition and the short answer. Offline, no model."""
 
-from pathlib import Path
 
 import pytest
 
@@ -134,13 +133,14 @@ def test_a_question_scoring_below_every_answerable_dev_question_is_outside_the_m
 
 
 def test_the_exported_trees_give_scikit_learns_confidence_and_add_up() -> None:
-    """eval/fit.py exports the boosted trees as data; the runtime's log-odds and confidence
-    are scikit-learn's, and several features share in them."""
-    import runpy
-
+    """rag/evaluate/fitting.py (eval/fit.py, `rag calibrate --backend extractive`) exports the
+    boosted trees as data; the runtime's log-odds and confidence are scikit-learn's, and
+    several features share in them."""
     import numpy as np
 
-    fit = runpy.run_path(str(Path(__file__).parents[1] / "eval" / "fit.py"))
+    from rag.evaluate import fitting
+
+    fit = {"FEATURES": fitting.FEATURES, "_model": fitting._model, "export": fitting.export}
     names = fit["FEATURES"]
     rng = np.random.default_rng(0)
     x = rng.random((200, len(names)))

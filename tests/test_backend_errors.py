@@ -25,10 +25,10 @@ from rag.errors import BackendError
 from tests.conftest import CORPUS, FakeEmbedding, free_port, use_fake
 from tests.fakes import ScriptedChat
 
-# The gate abstains on it without asking the model (on the fake index below, and on the real
-# one: the tester's report).
-GATED = ("Which SCO declaration is associated with admitting India and Pakistan, and when "
-         "was it adopted?")
+# The gate abstains on it without asking the model, calibrated or not: no passage names 2031
+# (the hard checks). The tester's question ("Which SCO declaration is associated with admitting
+# India and Pakistan ...") is no longer refused: since issue 33 an uncalibrated model is asked it.
+GATED = "What is the annual budget of the SCO secretariat in 2031?"
 ASKED = "When was the Astana Treaty signed?"  # the model is asked (gate off, constraints met)
 MESSAGES = [{"role": "system", "content": "Answer."}, {"role": "user", "content": "Q?"}]
 SCHEMA = {"type": "object", "properties": {"answerable": {"type": "boolean"}}}

@@ -87,7 +87,8 @@ def test_status_of_the_real_index(real_index: Any) -> None:
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert set(status) == {"index", "collection", "generation", "corpus", "fingerprint",
-                           "documents", "total_chunks", "settings_match", "pending", "up_to_date"}
+                           "documents", "total_chunks", "settings_match", "pending", "up_to_date",
+                           "answerability", "calibrations"}
     assert [d["doc"] for d in status["documents"]] == DOCS
     assert status["total_chunks"] == sum(d["chunks"] for d in status["documents"])
     assert sorted(status["fingerprint"]["documents"]) == DOCS

@@ -22,7 +22,7 @@ import pytest
 from rag.answering.backends.brief import Shown, messages
 from rag.answering.backends.llamacpp import default_model
 from rag.answering.backends.schema import answer_schema
-from rag.answering.calibration import calibration
+from rag.answering.gate import gate_for
 from rag.answering.pipeline import answer
 from rag.config import LLMSettings
 from rag.types import Answer
@@ -32,7 +32,7 @@ from tests.test_llm_backends import free_port, with_llm
 pytestmark = pytest.mark.slow
 QUESTIONS = ["When did the EAEU treaty come into force?",
              "Which SCO member is suspected of sending drones to Russia?"]
-# a dev question well above llm_threshold (confidence 0.90)
+# a dev question well above SmolLM2's gate (confidence 0.90)
 ANSWERED = "Where did Russia agree in 2006 to expand an airbase as a contribution to the CSTO?"
 
 
@@ -123,7 +123,9 @@ def test_smollm2_answers_a_question_above_the_gate(real_index: Any, gguf: Path) 
 
     result = answer(ANSWERED, backend="llamacpp", settings=real_index)
     assert not result.abstained, result.notes
-    assert result.confidence >= calibration().answerability.llm_threshold
+    gate = gate_for("llamacpp", gguf.name, real_index)
+    assert gate.calibration is not None  # the bundled model ships calibrated
+    assert gate.threshold is None or result.confidence >= gate.threshold
     assert any(n.startswith("model output: ") for n in result.notes)
     assert_rules_hold(result, get_searcher(real_index).original)
 

@@ -35,7 +35,7 @@ def with_llm(settings: Settings, **llm: Any) -> Settings:
 @pytest.fixture
 def asked(real_index: Settings) -> Settings:
     """The real index, with the model asked whatever the calibrated gate says (the question's
-    confidence is below llm_threshold: the gate has a test of its own)."""
+    confidence may be below its gate: the gate has tests of its own, tests/test_calibrate.py)."""
     return with_llm(real_index, gate=False)
 
 

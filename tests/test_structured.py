@@ -45,7 +45,7 @@ def test_a_quote_becomes_a_draft_citing_the_shown_span() -> None:
     raw = json.dumps({"answerable": True, "sentences": [
         {"quote": 2, "text": "The bank was founded in 1998 by Ivan Petrov."},
         {"quote": 1, "text": "[1] It opened in Minsk [1]."}]})
-    draft = parse_reply(raw, LINES, trust_flag=False, fallback=False)
+    draft = parse_reply(raw, LINES, fallback=False)
     first, second = draft.sentences
     assert (first.refs, first.spans, first.exact) == ([1], [("c1", 0, 44)], True)
     assert second.text == "It opened in Minsk." and second.spans == [("c2", 10, 52)]
@@ -54,7 +54,7 @@ def test_a_quote_becomes_a_draft_citing_the_shown_span() -> None:
 
 def test_with_fallback_a_quote_carries_its_whole_sentence() -> None:
     raw = json.dumps({"answerable": True, "sentences": [{"quote": 2, "text": "Opened in 1999."}]})
-    (item,) = parse_reply(raw, LINES, trust_flag=False, fallback=True).sentences
+    (item,) = parse_reply(raw, LINES, fallback=True).sentences
     assert item.fallback is not None and not item.exact
     assert (item.fallback.text, item.fallback.spans, item.fallback.exact) == (
         SECOND, [("c1", 0, 44)], True)  # the whole sentence, though the prompt showed a cut
@@ -62,8 +62,8 @@ def test_with_fallback_a_quote_carries_its_whole_sentence() -> None:
 
 def test_a_sentence_too_short_to_answer_gives_way_to_its_quote() -> None:
     raw = json.dumps({"answerable": True, "sentences": [{"quote": 2, "text": "1998"}]})
-    assert parse_reply(raw, LINES, trust_flag=False, fallback=False).sentences == []
-    (item,) = parse_reply(raw, LINES, trust_flag=False, fallback=True).sentences
+    assert parse_reply(raw, LINES, fallback=False).sentences == []
+    (item,) = parse_reply(raw, LINES, fallback=True).sentences
     assert item.text == SECOND and item.exact
 
 
@@ -71,7 +71,7 @@ def test_a_citation_of_a_sentence_not_shown_is_rejected() -> None:
     raw = json.dumps({"answerable": True, "sentences": [
         {"text": "Founded in 1998.", "cites": [9]},
         {"text": "Petrov founded it.", "cites": [2, 7]}]})
-    draft = parse_reply(raw, LINES, trust_flag=False, fallback=False)
+    draft = parse_reply(raw, LINES, fallback=False)
     assert [s.text for s in draft.sentences] == ["Petrov founded it."]
     assert draft.sentences[0].spans == [("c1", 0, 44)]
     assert "dropped 'Founded in 1998.': it cites sentence(s) [9], but only 1-2" in draft.notes[1]
@@ -81,23 +81,24 @@ def test_a_citation_of_a_sentence_not_shown_is_rejected() -> None:
 @pytest.mark.parametrize("raw", ["The bank was founded in 1998 [2].", '{"answerable": true',
                                  '{"sentences": []}', ""])
 def test_a_reply_that_is_not_the_schema_is_an_abstention_that_says_so(raw: str) -> None:
-    draft = parse_reply(raw, LINES, trust_flag=False, fallback=False)
+    draft = parse_reply(raw, LINES, fallback=False)
     assert draft.abstain and not draft.sentences
     assert draft.notes[0] == f"model output: {raw!r}" and draft.notes[1].startswith(PARSE_FAILED)
 
 
-def test_the_models_answerable_flag_is_trusted_only_when_asked() -> None:
+def test_the_models_answerable_flag_is_kept_as_its_verdict() -> None:
     raw = json.dumps({"answerable": False,
                       "sentences": [{"quote": 2, "text": "It was founded 1998."}]})
-    assert parse_reply(raw, LINES, trust_flag=True, fallback=False).abstain
-    kept = parse_reply(raw, LINES, trust_flag=False, fallback=False)
-    assert len(kept.sentences) == 1 and "not trusted" in kept.notes[1]
+    kept = parse_reply(raw, LINES, fallback=False)
+    assert kept.verdict is False and len(kept.sentences) == 1 and not kept.abstain
+    assert "do not answer" in kept.notes[1]
+    assert parse_reply(raw.replace("false", "true"), LINES, fallback=False).verdict is True
     # a raw newline in a string, as llama.cpp's grammar lets through
     newline = raw.replace("It was founded 1998.", "It was founded\n1998.")
-    assert parse_reply(newline, LINES, trust_flag=False, fallback=False).sentences[0].text == (
+    assert parse_reply(newline, LINES, fallback=False).sentences[0].text == (
         "It was founded 1998.")
     fenced = "```json\n" + raw + "\n```"  # a server that does not enforce the format
-    assert len(parse_reply(fenced, LINES, trust_flag=False, fallback=False).sentences) == 1
+    assert len(parse_reply(fenced, LINES, fallback=False).sentences) == 1
 
 
 def test_the_prompt_numbers_the_shown_sentences_only() -> None:

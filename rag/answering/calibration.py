@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 PATH = Path(__file__).with_name("calibration.json")
+OWN = "answerability.json"  # in the index folder: `rag calibrate --backend extractive` writes it
 LEAF = -1
 
 
@@ -65,9 +66,6 @@ class Answerability(BaseModel):
                                "question is outside what the trees were fitted on (they do not "
                                "extrapolate: an off-topic question can land in a "
                                "high-confidence leaf), and the answer is an abstention.")
-    llm_threshold: float = Field(default=0.5, description="Below this confidence an LLM "
-                                 "backend is not asked (llm.gate): its answers are checked "
-                                 "sentence by sentence only, so it needs a stricter gate.")
 
     def outside(self, values: dict[str, float]) -> str | None:
         """Why the question is outside what the model was fitted on, or None."""
@@ -118,3 +116,20 @@ def calibration() -> Calibration:
     if not PATH.is_file():
         return Calibration()
     return Calibration.model_validate(json.loads(PATH.read_text(encoding="utf-8")))
+
+
+def answerability(index_dir: Path) -> Answerability:
+    """The answerability model for the index at `index_dir`: the one `rag calibrate --backend
+    extractive --gold FILE` fitted on that corpus's questions, else the shipped one."""
+    path = Path(index_dir) / OWN
+    try:
+        stat = path.stat()
+    except OSError:
+        return calibration().answerability
+    return _own(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _own(path: str, mtime_ns: int, size: int) -> Answerability:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return Answerability.model_validate(data["answerability"])

@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 from llama_index.core.schema import QueryBundle
 
-from rag.answering.backends import Backend, Draft, Query, get_backend
+from rag.answering.backends import Backend, Draft, Query, get_backend, spec
 from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.backends.llm import LLMBackend
 from rag.answering.citations import cite
 from rag.answering.compose import short_answer
-from rag.answering.gate import why_not_ask
+from rag.answering.gate import Gate, gate_for
 from rag.config import Settings, get_settings
 from rag.errors import UsageError
 from rag.retrieval.hybrid import FusionWeights, HybridRetriever
@@ -64,19 +64,22 @@ def retrieve(question: str, k: int, docs: list[str] | None,
     return searcher, vector, [replace(p, rank=rank) for rank, p in enumerate(found, start=1)]
 
 
-def _draft(chosen: Backend, query: Query, passages: list[Passage], settings: Settings) -> Draft:
-    """The backend's draft; an LLM backend is asked only if the calibrated gate lets it, but
-    its server is checked first (once per process): a server that cannot work is an error
-    whatever the gate decides, never "the corpus does not answer"."""
-    if chosen.name == "extractive":
-        return chosen.draft(query, passages)
+def _draft(chosen: Backend, query: Query, passages: list[Passage],
+           settings: Settings) -> tuple[Draft, Gate | None]:
+    """The backend's draft, and the gate it went through (None: the extractive backend, which
+    makes the assessment itself). Another backend is asked only if its gate lets it, but an LLM
+    server is checked first (once per process): a server that cannot work is an error whatever
+    the gate decides, never "the corpus does not answer"."""
+    if isinstance(chosen, ExtractiveBackend):
+        return chosen.draft(query, passages), None
     if isinstance(chosen, LLMBackend):
         chosen.ready()
+    gate = gate_for(chosen.name, spec(chosen.name).model_name(settings.llm), settings)
     query.assessment = ExtractiveBackend(settings).assess(query, passages)
-    why = why_not_ask(query.assessment, settings.llm)
+    why = gate.refuse(query.assessment)
     if why is not None:
-        return Draft([], abstain=True, notes=[why], confidence=query.assessment.confidence)
-    return chosen.draft(query, passages)
+        return Draft([], abstain=True, notes=[why], confidence=query.assessment.confidence), gate
+    return gate.judge(chosen.draft(query, passages)), gate
 
 
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,
@@ -95,9 +98,11 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     def checked(draft: Draft) -> tuple[list[Sentence], list[Citation], list[str]]:
         return ([], [], []) if draft.abstain else cite(draft, passages, searcher)
 
-    draft = _draft(chosen, query, passages, settings)
+    draft, gate = _draft(chosen, query, passages, settings)
     sentences, citations, dropped = checked(draft)
     notes, used = [*draft.notes, *dropped], chosen.name
+    if gate is not None and gate.note:
+        notes.append(gate.note)
     confidence = draft.confidence
     if confidence is None:  # an LLM backend: the same assessment the extractive one makes
         assert query.assessment is not None
@@ -116,7 +121,8 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     short = next((found for n in (sentences[0].citations if sentences else [])
                   if (found := short_answer(question, first[n])) is not None), None)
     return Answer(question=question, answer=text, abstained=abstained, backend=used,
-                  confidence=confidence, short_answer=short,
+                  confidence=confidence, short_answer=short, model_answerable=draft.verdict,
+                  calibrated=None if gate is None else gate.calibration is not None,
                   sentences=sentences, citations=citations, retrieved=passages,
                   timings_ms={"retrieve": (retrieved - started) * 1000,
                               "answer": (done - retrieved) * 1000,

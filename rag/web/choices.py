@@ -5,6 +5,7 @@ its own check."""
 from __future__ import annotations
 
 from rag.answering.backends import names, spec
+from rag.answering.models import stored
 from rag.config import LLMSettings, Settings
 from rag.retrieval.searcher import get_searcher
 
@@ -24,3 +25,26 @@ def describe(found: dict[str, str | None]) -> str:
     lines = [f"- **{name}**: " + ("available" if why is None else f"unavailable — {why}")
              for name, why in found.items()]
     return "\n".join(lines)
+
+
+def calibrations(settings: Settings) -> str:
+    """Which models are calibrated (`rag calibrate`) and their dev figures, as Markdown."""
+    found = stored(settings)
+    if not found:
+        return ("**Calibrated models:** none. An LLM nobody calibrated is asked whenever the "
+                "extractive backend would answer, and its answers say so; `rag calibrate "
+                "--backend NAME --model M` fits its gate.")
+    lines = ["**Calibrated models** (dev split; others get the uncalibrated default):"]
+    for c, where in found.values():
+        f = c.figures
+        gate = "always asked" if c.threshold is None else f"asked at confidence ≥ {c.threshold:.2f}"
+        lines.append(f"- `{c.backend}` {c.model}: {gate}, own verdict "
+                     f"{'trusted' if c.trust_answerable else 'not trusted'}; answered "
+                     f"{_share(f.answered)}, unanswerable abstained "
+                     f"{_share(f.abstained_unanswerable)}, faithfulness {_share(f.faithfulness)}"
+                     f" ({where})")
+    return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"

@@ -67,6 +67,7 @@ def build(settings: Settings) -> gr.Blocks:
                                           label="Server URL (ollama, openai)")
                     status = gr.Markdown(choices.describe(found), elem_id="backend-status")
                     recheck = gr.Button("Check backends again", size="sm")
+                    gr.Markdown(choices.calibrations(settings), elem_id="calibrations")
         inputs = [turns, chosen_docs, k, backend, model, base_url]
         outputs = [turns, conversation, sources, passages, plain, question]
 

@@ -56,6 +56,7 @@ class Draft:
     abstain: bool = False
     notes: list[str] = field(default_factory=list)
     confidence: float | None = None  # P(the passages answer the question), when assessed
+    verdict: bool | None = None  # the model's own "answerable", when its reply has one
 
 
 class Backend(Protocol):
@@ -84,6 +85,14 @@ class BackendSpec:
     extra: str | None = None  # pip install 'policy-rag[<extra>]' (None: nothing to install)
     module: str | None = None  # the optional package it imports (absent: "not installed")
     check: Callable[[LLMSettings, float], str | None] | None = None  # why it cannot answer
+    # the name of the model it would answer with (calibrations are stored under it)
+    model: Callable[[LLMSettings], str] | None = None
+
+    def model_name(self, cfg: LLMSettings) -> str:
+        """The model this backend answers with: "" for one that needs none (extractive)."""
+        if self.model is not None:
+            return self.model(cfg)
+        return "" if self.extra is None and self.module is None else (cfg.model or "default")
 
     def problem(self, cfg: LLMSettings, timeout: float = 1.0) -> str | None:
         """None when this backend can answer now; otherwise what is wrong and the fix."""

@@ -15,7 +15,7 @@ import re
 from rag.answering.answerable import can_answer, question_core, unmet
 from rag.answering.assessment import Assessment, Candidate, spans_of
 from rag.answering.backends import BackendSpec, Draft, DraftSentence, Query
-from rag.answering.calibration import calibration
+from rag.answering.calibration import answerability
 from rag.answering.compose import Pick, compose, definition_bonus
 from rag.answering.features import WANTS_NUMBER, Scored, features
 from rag.answering.injection import instruction_like
@@ -36,10 +36,11 @@ class ExtractiveBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.cfg = settings.extractive
+        self.index_dir = settings.index_dir
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         found = query.assessment or self.assess(query, passages)
-        model = calibration().answerability
+        model = answerability(self.index_dir)
         if found.unmet:
             return Draft([], abstain=True, confidence=found.confidence,
                          notes=[f"abstained: {found.unmet}"])
@@ -70,7 +71,7 @@ class ExtractiveBackend:
                          passages[c.passage - 1].text, fits[c]) for c in ranked]
         values = features(query.question, scored, query.evidence.vocabulary,
                           query.evidence.idf)
-        model = calibration().answerability
+        model = answerability(self.index_dir)
         why = unmet(query.question, [c.text for c in ranked], [p.text for p in passages])
         return Assessment(ranked, values, model.confidence(values), why or model.outside(values))
 

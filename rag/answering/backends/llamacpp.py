@@ -142,4 +142,11 @@ def check(cfg: LLMSettings, timeout: float) -> str | None:
     return None
 
 
-SPEC = BackendSpec(NAME, make, extra="llamacpp", module="llama_cpp", check=check)
+def model_name(cfg: LLMSettings) -> str:
+    """The GGUF file's name (the bundled SmolLM2's when none is configured)."""
+    path = cfg.model_path or default_model()
+    return Path(path).name if path else "none"
+
+
+SPEC = BackendSpec(NAME, make, extra="llamacpp", module="llama_cpp", check=check,
+                   model=model_name)

@@ -53,10 +53,11 @@ class _Reply(BaseModel):
     sentences: list[_Item] = []
 
 
-def parse_reply(raw: str, lines: list[Shown], trust_flag: bool, fallback: bool) -> Draft:
-    """The reply as a draft. Notes: the raw output, the model's own verdict, and each sentence
-    dropped here and why. `trust_flag`: abstain when the model says the question is unanswerable.
-    `fallback`: a quoting sentence that fails the verifier gives way to the sentence it quotes."""
+def parse_reply(raw: str, lines: list[Shown], fallback: bool) -> Draft:
+    """The reply as a draft, with the model's own verdict (`Draft.verdict`: whether it counts is
+    the gate's decision, rag/answering/gate.py). Notes: the raw output, and each sentence
+    dropped here and why. `fallback`: a quoting sentence that fails the verifier gives way to
+    the sentence it quotes."""
     notes = [f"model output: {raw.strip()!r}"]
     try:
         # strict=False: control characters inside strings are accepted. llama-cpp-python's
@@ -72,13 +73,10 @@ def parse_reply(raw: str, lines: list[Shown], trust_flag: bool, fallback: bool) 
                      f"{'.'.join(map(str, problem['loc'])) or 'the top'})")
         return Draft([], abstain=True, notes=notes)
     if not reply.answerable:
-        notes.append("the model said the sentences do not answer the question" +
-                     ("" if trust_flag else " (not trusted: llm.trust_answerable is off)"))
-        if trust_flag:
-            return Draft([], abstain=True, notes=notes)
+        notes.append("the model said the sentences do not answer the question")
     by_number = {line.number: line for line in lines}
     found = [_sentence(item, by_number, fallback, notes) for item in reply.sentences]
-    return Draft([f for f in found if f is not None], notes=notes)
+    return Draft([f for f in found if f is not None], notes=notes, verdict=reply.answerable)
 
 
 def _sentence(item: _Item, by_number: dict[int, Shown], fallback: bool,

@@ -40,4 +40,4 @@ def structured_draft(model: StructuredChat, query: Query, ranked: list[Candidate
         pieces.append(piece)
         if query.on_token is not None:
             query.on_token(piece)
-    return parse_reply("".join(pieces), lines, cfg.trust_answerable, cfg.quote_fallback)
+    return parse_reply("".join(pieces), lines, cfg.quote_fallback)
