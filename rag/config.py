@@ -131,7 +131,11 @@ class LLMSettings(BaseModel):
     threads: int = Field(default=2, ge=1, description="llamacpp CPU threads.")
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature "
                                "(0: deterministic).")
-    max_tokens: int = Field(default=256, ge=16, description="Most tokens the model may write.")
+    max_tokens: int = Field(default=96, ge=16, description="Most tokens the model may write. "
+                            "96: a one-sentence JSON answer of 160 characters of prose takes "
+                            "about 65; SmolLM2 sometimes runs on with digits ('1.1.1.1...', a "
+                            "token each) until the schema's length limit, seconds lost; a reply "
+                            "cut off after its quote still names the sentence it rests on.")
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a "
                                    "server to accept the connection.")
     read_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for the "
@@ -148,13 +152,15 @@ class LLMSettings(BaseModel):
                                  "the prompt (fewer when llm.shown_tokens is reached).")
     shown_chars: int = Field(default=300, ge=40, description="Structured modes: longer "
                              "shown sentences are cut to this many characters.")
-    shown_tokens: int = Field(default=600, ge=100, description="Structured modes: the prompt "
+    shown_tokens: int = Field(default=500, ge=100, description="Structured modes: the prompt "
                               "budget in tokens. Shown sentences are added best first while "
                               "the whole prompt (system and user messages, question included, "
                               "chat template) stays within it, as estimated on the safe side "
                               "(rag/answering/backends/brief.py `prompt_tokens`; the first "
-                              "sentence is shown whatever the budget). 600: chosen on dev by "
-                              "eval/shown.py (eval/bench/shown.md).")
+                              "sentence is shown whatever the budget). 500: chosen on dev by "
+                              "eval/shown.py (eval/bench/shown.md): gold evidence shown for "
+                              "0.920 of answerable dev questions (5 lines: 0.905; 600 tokens: "
+                              "0.928 at 0.3 s more per SmolLM2 answer).")
     answer_sentences: int = Field(default=1, ge=1, le=5, description="Structured modes: most "
                                   "sentences in the model's answer (the schema's maxItems).")
     sentence_chars: int = Field(default=160, ge=20, description="Structured modes: most "

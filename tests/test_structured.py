@@ -230,3 +230,16 @@ def test_openai_sends_the_same_schema_in_the_first_form_the_server_takes(refuse:
                 1: [forms["json_schema"], forms["json_object"], forms["json_object"]],
                 2: [forms["json_schema"], forms["json_object"]]}[len(refuse)]
     assert sent == expected
+
+
+def test_a_reply_cut_off_after_its_quote_still_gives_the_quoted_sentence() -> None:
+    """llm.max_tokens cuts a runaway ("1.1.1.1...") short: the number comes first, so the
+    sentence it rests on is known and given instead (quote fallback)."""
+    raw = '{"answerable": true, "sentences": [{"quote": 2, "text": "1.1.1.1.1.1.1'
+    draft = parse_reply(raw, LINES, fallback=True)
+    assert [s.text for s in draft.sentences] == [SECOND] and draft.sentences[0].exact
+    assert "cut off" in draft.notes[1]
+    (only,) = parse_reply('{"answerable": true, "sentences": [{"quote": 1', LINES,
+                          fallback=True).sentences
+    assert only.text == FIRST
+    assert parse_reply(raw, LINES, fallback=False).sentences == []

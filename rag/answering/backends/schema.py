@@ -43,7 +43,7 @@ def answer_schema(shown: int, mode: str, sentences: int, chars: int) -> dict[str
 
 
 class _Item(BaseModel):
-    text: str
+    text: str = ""  # a reply cut off after its "quote" still names the sentence
     cites: list[int] = []
     quote: int | None = None
 
@@ -60,10 +60,7 @@ def parse_reply(raw: str, lines: list[Shown], fallback: bool) -> Draft:
     the sentence it quotes."""
     notes = [f"model output: {raw.strip()!r}"]
     try:
-        # strict=False: control characters inside strings are accepted. llama-cpp-python's
-        # grammar for strings (`char ::= [^"\\] | ...`) lets a raw newline through, and on dev
-        # SmolLM2 wrote one in 7 of 117 replies that were otherwise the schema.
-        reply = _Reply.model_validate(json.loads(_FENCE.sub("", raw), strict=False))
+        reply = _Reply.model_validate(_loads(_FENCE.sub("", raw), notes))
     except json.JSONDecodeError as err:
         notes.append(f"{PARSE_FAILED} (not JSON: {err.msg} at character {err.pos})")
         return Draft([], abstain=True, notes=notes)
@@ -77,6 +74,33 @@ def parse_reply(raw: str, lines: list[Shown], fallback: bool) -> Draft:
     by_number = {line.number: line for line in lines}
     found = [_sentence(item, by_number, fallback, notes) for item in reply.sentences]
     return Draft([f for f in found if f is not None], notes=notes, verdict=reply.answerable)
+
+
+# How a reply cut off by llm.max_tokens may end, and what closes it (quote mode writes the number
+# first, so a reply cut inside its "text" still says which sentence it rests on).
+_CLOSINGS = ('"}]}', '}]}', ']}', '}', '""}]}', '"text": ""}]}', ', "text": ""}]}')
+
+
+def _loads(text: str, notes: list[str]) -> object:
+    """The reply's JSON; a reply cut off inside a sentence is closed, with a note.
+    strict=False: control characters inside strings are accepted. llama-cpp-python's grammar
+    for strings (`char ::= [^"\\] | ...`) lets a raw newline through, and on dev SmolLM2 wrote
+    one in 7 of 117 replies that were otherwise the schema."""
+    try:
+        return json.loads(text, strict=False)
+    except json.JSONDecodeError:
+        stripped = text.rstrip().rstrip(",")
+        for closing in _CLOSINGS:
+            try:
+                found = json.loads(stripped + closing, strict=False)
+            except json.JSONDecodeError:
+                continue
+            if not (isinstance(found, dict) and found.get("sentences")):
+                break  # cut off before any sentence: nothing to recover
+            notes.append("the reply was cut off (llm.max_tokens); it was closed after its "
+                         "last complete part")
+            return found
+        raise
 
 
 def _sentence(item: _Item, by_number: dict[int, Shown], fallback: bool,
