@@ -11,7 +11,9 @@ parsing, the verifier) answering through the `openai` backend with a rule in pla
   that lost it (LOSSES).
 - yes-man: always answerable, quoting line 1: what the verifier (and the gate) let through.
 
-Each with the default gate and with `llm.gate = false`. A citation "of the gold evidence" is
+Each three ways: uncalibrated (the default gate of a model nobody calibrated), calibrated
+(`rag calibrate` run on the dev split against the same server first, its policy then applied),
+and with `llm.gate = false`. A citation "of the gold evidence" is
 one `rag eval` scores relevant (rag/evaluate/scores.py `_relevant`); "retrieved" is a retrieved
 passage holding a gold quote (rag/evaluate/metrics.py `relevant`).
 """
@@ -55,7 +57,8 @@ LOSSES = {  # stage -> what it means, in the order a question meets them
     "judged": "abstained after the model's reply for another reason (the gate's judge)",
     "other_citation": "answered, but citing something else",
 }
-CONFIGS = [("oracle", True), ("oracle", False), ("yesman", True), ("yesman", False)]
+GATES = ("uncalibrated", "calibrated", "off")
+CONFIGS = [(who, gate) for who in ("oracle", "yesman") for gate in GATES]
 
 
 def settings_for(server: LLMServer, gate: bool) -> Settings:
@@ -92,8 +95,24 @@ def loss(item: GoldItem, found: Answer, record: Record | None) -> str:
     return "judged"
 
 
-def run(server: LLMServer, gate: bool, items: list[GoldItem]) -> dict[str, Any]:
-    settings = settings_for(server, gate)
+def calibrated(server: LLMServer, gold: Path, folder: Path) -> Path:
+    """`rag calibrate` against `server` on the dev split of `gold`; the file it wrote."""
+    from rag.evaluate.calibrate import ABSTAIN_FLOOR, calibrate
+
+    out = folder / f"{server.model}.json"
+    found, _ = calibrate(settings_for(server, True), "openai", gold, out, ABSTAIN_FLOOR,
+                         progress=False)
+    print(f"calibrated {server.model}: threshold {found.threshold}, trust "
+          f"{found.trust_answerable}; dev {found.figures.model_dump()}", flush=True)
+    return out
+
+
+def run(server: LLMServer, gate: str, items: list[GoldItem],
+        calibration: Path | None = None) -> dict[str, Any]:
+    from rag.answering import models
+
+    settings = settings_for(server, gate != "off")
+    models.SHIPPED = calibration if gate == "calibrated" and calibration else Path("/nonexistent")
     answerable = [i for i in items if i.type != "unanswerable"]
     unanswerable = [i for i in items if i.type == "unanswerable"]
     rows: list[dict[str, Any]] = []
@@ -170,7 +189,17 @@ def markdown(results: dict[str, Any]) -> str:
            "tests/llm_servers.py in place of the model; `llm.fallback_extractive` off. "
            "**oracle** quotes the shown lines that hold the gold evidence (or says "
            "`answerable: false`): the ceiling of a perfect model. **yes-man** always says "
-           "answerable and quotes line 1.", ""]
+           "answerable and quotes line 1. *uncalibrated*: the gate of a model nobody "
+           "calibrated; *calibrated*: the policy `rag calibrate` fitted against the same server "
+           "on the dev split; *gate off*: `llm.gate = false`.", ""]
+    for who, c in results.get("calibrations", {}).items():
+        cut = "none" if c["threshold"] is None else f"{c['threshold']:.3f}"
+        out.append(f"- `rag calibrate` for {who}: threshold {cut}, verdict "
+                   f"{'trusted' if c['trust_answerable'] else 'not trusted'}; dev answered "
+                   f"{c['figures']['answered']} (CV {c['cv']['answered']}), unanswerable "
+                   f"abstained {c['figures']['abstained_unanswerable']} (CV "
+                   f"{c['cv']['abstained_unanswerable']})")
+    out.append("")
     for split, configs in results["splits"].items():
         first = next(iter(configs.values()))
         out += [f"## {split} ({first['answerable']} answerable, {first['unanswerable']} "
@@ -214,13 +243,19 @@ def main() -> int:
         "dirty": [line[3:] for line in git("status", "--short", "rag").splitlines()],
         "limit": args.limit, "splits": {}}
     servers = {who: LLMServer(who, gold) for who in ("oracle", "yesman")}
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-oracle-"))
     try:
+        fitted = {who: calibrated(server, args.gold, folder) for who, server in servers.items()}
+        results["calibrations"] = {who: json.loads(path.read_text())["models"][0]
+                                   for who, path in fitted.items()}
         for split in args.splits:
             items = [i for i in gold if i.split == split][:args.limit]
             results["splits"][split] = {}
             for who, gate in CONFIGS:
-                name = f"{who}, gate {'on' if gate else 'off'}"
-                found = run(servers[who], gate, items)
+                name = f"{who}, {gate}" if gate != "off" else f"{who}, gate off"
+                found = run(servers[who], gate, items, fitted[who])
                 results["splits"][split][name] = found
                 print(f"{split} {name}: " + ", ".join(
                     f"{k} {v}" for k, v in found.items() if k not in ("lost", "unanswerable_"

@@ -295,3 +295,18 @@ def test_load_200_questions_at_concurrency_8(ui: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "load.json").write_text(json.dumps(report, indent=2))
     print("\nload test:", report)
+
+
+def test_the_settings_list_the_calibrated_models(ui: str, browser: Any) -> None:
+    """The bundled SmolLM2 ships calibrated (rag/answering/models.json): the page says which
+    models are calibrated and with what figures (`rag calibrate`)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(ui)
+    page.get_by_text("Settings").click()
+    listed = page.locator("#calibrations")
+    listed.wait_for(state="visible", timeout=30_000)
+    text = listed.inner_text()
+    assert "Calibrated models" in text and "SmolLM2-135M-Instruct.Q4_1.gguf" in text
+    assert "answered 0." in text and "unanswerable abstained 0." in text
+    listed.screenshot(path=ARTIFACTS / "5-calibrated-models.png")
