@@ -45,7 +45,7 @@ from rag.answering.calibration import PATH
 from rag.answering.verify import support
 from rag.config import get_settings
 from rag.evaluate.faithful import Verifier, perturbation_cases
-from rag.evaluate.fitting import dumps, fit_answerability
+from rag.evaluate.fitting import OUT_OF_FOLD, dumps, fit_answerability
 from rag.evaluate.gold import GoldItem, load_gold
 from rag.retrieval.searcher import get_searcher
 
@@ -131,7 +131,9 @@ def main() -> None:
     args = parser.parse_args()
     dev = [i for i in load_gold(args.gold) if i.split == "dev"]
     w, t, verifier_cv = fit_verifier(dev, args.folds)
-    model, answer_cv = fit_answerability(dev)
+    oof: dict[str, dict[str, object]] = {}
+    model, answer_cv = fit_answerability(dev, out_of_fold=oof)
+    OUT_OF_FOLD.write_text(json.dumps(oof, indent=0) + "\n", encoding="utf-8")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
     calibration = {

@@ -25,7 +25,7 @@ import json
 import statistics
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ from rag.answering.gate import REFUSED
 from rag.answering.models import Figures, ModelCalibration
 from rag.answering.pipeline import answer
 from rag.config import Settings
-from rag.evaluate.fitting import writer
+from rag.evaluate.fitting import out_of_fold, writer
 from rag.evaluate.gold import GoldItem
 from rag.evaluate.metrics import contains
 from rag.retrieval.searcher import get_searcher
@@ -221,8 +221,20 @@ def cross_validated(records: list[Record], floor: float) -> Figures:
                    faithfulness=1.0, answerable=len(pos), unanswerable=len(neg))
 
 
+def with_out_of_fold(records: list[Record], settings: Settings) -> tuple[list[Record], int]:
+    """The records, each dev question the answerability model was fitted on given its
+    out-of-fold confidence (eval/fit.py, `rag calibrate --backend extractive`): a threshold
+    read off the confidences of the model's own training questions would be too low for the
+    questions it meets (they separate almost perfectly in-sample)."""
+    found = out_of_fold(settings)
+    swapped = [replace(r, confidence=found[r.id][1])
+               if r.id in found and found[r.id][0] == r.question else r for r in records]
+    return swapped, sum(a is not b for a, b in zip(records, swapped, strict=True))
+
+
 def fit(records: list[Record], backend: str, model: str, settings: Settings, gold: Path,
         floor: float) -> ModelCalibration:
+    records, held_out = with_out_of_fold(records, settings)
     policy = choose(records, floor)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
@@ -238,7 +250,8 @@ def fit(records: list[Record], backend: str, model: str, settings: Settings, gol
                     "abstain_floor": floor, "k": settings.answer.k,
                     "structured": llm.structured, "shown_sentences": llm.shown_sentences,
                     "base_url": llm.base_url if backend != "llamacpp" else None,
-                    "uncalibrated_default": figures(records, default).model_dump()})
+                    "uncalibrated_default": figures(records, default).model_dump(),
+                    "out_of_fold_confidences": held_out})
 
 
 def model_of(backend: str, settings: Settings) -> str:

@@ -135,6 +135,7 @@ def writer(item_id: str) -> str:
 
 
 def fit_answerability(items: list[GoldItem], settings: Settings | None = None,
+                      out_of_fold: dict[str, dict[str, object]] | None = None,
                       ) -> tuple[dict[str, object], dict[str, object]]:
     """The model is fitted, and its thresholds read, on the questions the hard checks leave to
     it; the false-abstention budget counts the answerable questions the hard checks abstain on.
@@ -151,6 +152,11 @@ def fit_answerability(items: list[GoldItem], settings: Settings | None = None,
     for group in np.unique(groups):
         held = groups == group
         oof[held] = _confidence(x[held], _model(x[~held], y[~held]))
+    if out_of_fold is not None:  # `rag calibrate` chooses an LLM's gate on these (no model
+        # is judged on confidences it was fitted to: those separate dev almost perfectly)
+        kept = [i for i, k in zip(items, keep, strict=True) if k]
+        out_of_fold.update({i.id: {"question": i.question, "confidence": round(float(c), 6)}
+                            for i, c in zip(kept, oof, strict=True)})
     pos, neg = oof[y == 1], oof[y == 0]
     total_pos, total_neg = int(np.sum(y_all == 1)), int(np.sum(y_all == 0))
     hard_true = total_neg - len(neg)
@@ -191,10 +197,30 @@ def refit(items: list[GoldItem], settings: Settings) -> tuple[dict[str, object],
 
     from rag.answering.calibration import OWN
 
-    model, cv = fit_answerability(items, settings)
+    oof: dict[str, dict[str, object]] = {}
+    model, cv = fit_answerability(items, settings, oof)
     path = Path(settings.index_dir) / OWN
-    data = {"answerability": model,
+    data = {"answerability": model, "out_of_fold": oof,
             "provenance": {"fitted": datetime.date.today().isoformat(), "items": len(items),
                            "cv_answerability": cv}}
     path.write_text(dumps(data), encoding="utf-8")
     return cv, path
+
+
+OUT_OF_FOLD = Path(__file__).parents[1] / "answering" / "out_of_fold.json"  # eval/fit.py's
+
+
+def out_of_fold(settings: Settings) -> dict[str, tuple[str, float]]:
+    """The out-of-fold answerability confidence of each gold question the model in use was
+    fitted on (id -> (question, confidence)): the index's own refit's, else the shipped fit's."""
+    from rag.answering.calibration import OWN
+
+    own = Path(settings.index_dir) / OWN
+    found: object = {}
+    if own.is_file():
+        found = json.loads(own.read_text(encoding="utf-8")).get("out_of_fold", {})
+    elif OUT_OF_FOLD.is_file():
+        found = json.loads(OUT_OF_FOLD.read_text(encoding="utf-8"))
+    if not isinstance(found, dict):
+        return {}
+    return {k: (str(v["question"]), float(v["confidence"])) for k, v in found.items()}
