@@ -97,10 +97,10 @@ def loss(item: GoldItem, found: Answer, record: Record | None) -> str:
 
 def calibrated(server: LLMServer, gold: Path, folder: Path) -> Path:
     """`rag calibrate` against `server` on the dev split of `gold`; the file it wrote."""
-    from rag.evaluate.calibrate import ABSTAIN_FLOOR, calibrate
+    from rag.evaluate.calibrate import FLOORS, calibrate
 
     out = folder / f"{server.model}.json"
-    found, _ = calibrate(settings_for(server, True), "openai", gold, out, ABSTAIN_FLOOR,
+    found, _ = calibrate(settings_for(server, True), "openai", gold, out, FLOORS,
                          progress=False)
     print(f"calibrated {server.model}: threshold {found.threshold}, trust "
           f"{found.trust_answerable}; dev {found.figures.model_dump()}", flush=True)

@@ -62,9 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--gold", type=Path, metavar="FILE",
                            help="gold question set; its dev split is used (default: "
                            "eval/gold.jsonl)")
+    calibrate.add_argument("--answer-floor", type=float, default=0.45, metavar="F",
+                           help="share of answerable questions to answer (default 0.45)")
     calibrate.add_argument("--abstain-floor", type=float, default=0.80, metavar="F",
-                           help="least share of unanswerable questions to abstain on "
-                           "(default 0.80); the policy answers the most answerable ones above it")
+                           help="share of unanswerable questions to abstain on (default 0.80); "
+                           "the policy chosen has the widest margin over both floors")
     calibrate.add_argument("--out", type=Path, metavar="FILE", help="where to store it "
                            "(default: calibrations.json in the index folder)")
     calibrate.add_argument("--fresh", action="store_true",
@@ -174,8 +176,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     backend = args.backend or settings.llm.backend
     gold = args.gold or settings.eval.gold
-    if not 0 <= args.abstain_floor <= 1:
-        raise UsageError("--abstain-floor is a share: between 0 and 1")
+    if not (0 <= args.abstain_floor <= 1 and 0 <= args.answer_floor <= 1):
+        raise UsageError("--answer-floor and --abstain-floor are shares: between 0 and 1")
     if backend == "extractive":
         from rag.evaluate.calibrate import dev_items
         from rag.evaluate.fitting import refit
@@ -189,7 +191,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from rag.evaluate.calibrate import calibrate
     from rag.status import format_calibration
 
-    fitted, path = calibrate(settings, backend, gold, args.out, args.abstain_floor,
+    fitted, path = calibrate(settings, backend, gold, args.out,
+                             (args.answer_floor, args.abstain_floor),
                              progress=not args.quiet, fresh=args.fresh)
     print(format_calibration(fitted))
     print(f"Stored in {path}; `rag ask --backend {backend}` with this model uses it.")

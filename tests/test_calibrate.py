@@ -22,7 +22,7 @@ from rag.answering.models import ModelCalibration, save
 from rag.answering.pipeline import answer
 from rag.cli import main
 from rag.config import Settings
-from rag.evaluate.calibrate import Policy, Record, choose, cross_validated, figures
+from rag.evaluate.calibrate import FLOORS, Policy, Record, choose, cross_validated, figures
 from rag.evaluate.gold import load_gold
 from tests.conftest import ROOT
 from tests.llm_servers import LLMServer
@@ -44,7 +44,7 @@ def test_a_model_whose_verdict_is_right_is_asked_always_and_trusted() -> None:
     # the verdict is right; the confidence says little (answerable ones often score low)
     records = [record(n, n % 3 != 0, (n * 37 % 100) / 100, verdict=n % 3 != 0)
                for n in range(120)]
-    assert choose(records, 0.8) == Policy(None, True)
+    assert choose(records, FLOORS) == Policy(None, True)
     f = figures(records, Policy(None, True))
     assert f.answered == 1.0 and f.abstained_unanswerable == 1.0 and f.refused_before_asked == 0
 
@@ -53,19 +53,19 @@ def test_a_yes_man_is_gated_by_confidence_to_reach_the_floor() -> None:
     # always says answerable, always gets a sentence through; unanswerable ones score lower
     records = [record(n, n % 3 != 0, (0.5 if n % 3 else 0.0) + (n % 50) / 100, verdict=True)
                for n in range(150)]
-    policy = choose(records, 0.8)
+    policy = choose(records, FLOORS)
     assert policy.threshold is not None
     f = figures(records, policy)
     assert f.abstained_unanswerable is not None and f.abstained_unanswerable >= 0.8
     assert f.answered is not None and f.answered >= 0.9
-    assert choose(records, 0.95).threshold is not None
-    cv = cross_validated(records, 0.8)
+    assert choose(records, (0.45, 0.95)).threshold is not None
+    cv = cross_validated(records, FLOORS)
     assert cv.answerable == 100 and cv.unanswerable == 50 and cv.answered is not None
 
 
 def test_no_policy_reaching_the_floor_abstains_most() -> None:
     records = [record(n, n % 2 == 0, 0.5, verdict=True) for n in range(40)]  # no signal at all
-    policy = choose(records, 0.8)
+    policy = choose(records, FLOORS)
     assert figures(records, policy).abstained_unanswerable == 1.0  # refuses everything
 
 
@@ -223,3 +223,20 @@ def test_calibrating_the_extractive_backend_refits_it_for_that_index(
         .threshold == own.threshold
     assert main(["status", "--index", str(index)]) == 0
     assert f"Answerability model: {index / 'answerability.json'}" in capsys.readouterr().out
+
+
+def test_the_gate_is_chosen_on_out_of_fold_confidences(tmp_path: Path, real_index: Settings,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dev question the answerability model was fitted on is judged by its out-of-fold
+    confidence (eval/fit.py writes them), not the in-sample one, which is near 0 or 1."""
+    from rag.evaluate import fitting
+    from rag.evaluate.calibrate import with_out_of_fold
+
+    oof = tmp_path / "oof.json"
+    oof.write_text(json.dumps({"w0x0": {"question": "q0", "confidence": 0.3},
+                               "w1x1": {"question": "another question", "confidence": 0.3}}))
+    monkeypatch.setattr(fitting, "OUT_OF_FOLD", oof)
+    records = [record(0, True, 0.99, True), record(1, True, 0.99, True)]
+    swapped, count = with_out_of_fold(records, real_index)
+    assert count == 1 and swapped[0].confidence == 0.3 and swapped[1].confidence == 0.99
+    assert json.loads((ROOT / "rag" / "answering" / "out_of_fold.json").read_text())  # shipped
