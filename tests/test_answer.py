@@ -22,7 +22,8 @@ RAG = str(Path(sys.executable).with_name("rag"))
 
 def check_schema(obj: dict[str, Any]) -> None:
     assert set(obj) == {"question", "answer", "abstained", "short_answer", "confidence",
-                        "backend", "sentences", "citations", "retrieved", "timings_ms", "notes"}
+                        "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
+                         "model_answerable", "calibrated"}
     assert obj["confidence"] is None or 0 <= obj["confidence"] <= 1
     assert isinstance(obj["notes"], list) and all(isinstance(n, str) for n in obj["notes"])
     if obj["short_answer"] is not None:  # an exact substring of a cited quote

@@ -72,7 +72,8 @@ def test_eval_writes_the_report_and_is_reproducible(real_index: Any, gold_file: 
     assert [r["id"] for r in results] == ["h1", "h2", "h3"]
     for r in results:  # the gold id plus the whole `rag ask --json` object
         assert set(r) == {"id", "question", "answer", "abstained", "short_answer", "confidence",
-                          "backend", "sentences", "citations", "retrieved", "timings_ms", "notes"}
+                          "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
+                         "model_answerable", "calibrated"}
     assert results[0]["abstained"] is False and results[2]["abstained"] is True
     summary = json.loads((report / "summary.json").read_text())
     assert set(summary["splits"]) == {"dev", "test"}
