@@ -62,13 +62,14 @@ def test_the_fit_reads_only_the_dev_split(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(main.__globals__, "fit_verifier",
                         lambda items, folds: seen.append([i.split for i in items]) or (0, 0, {}))
     monkeypatch.setitem(main.__globals__, "fit_answerability",
-                        lambda items: seen.append([i.split for i in items]) or ({}, {}))
+                        lambda items, **_: seen.append([i.split for i in items]) or ({}, {}))
     written: list[str] = []
-    monkeypatch.setitem(main.__globals__, "PATH",
-                        type("P", (), {"write_text": lambda self, t, **_: written.append(t)})())
+    for name in ("PATH", "OUT_OF_FOLD"):  # neither shipped file is touched
+        monkeypatch.setitem(main.__globals__, name, type("P", (), {
+            "write_text": lambda self, t, **_: written.append(t)})())
     monkeypatch.setattr("sys.argv", ["fit.py", "--gold", str(GOLD)])
     main()
-    assert len(seen) == 2 and all(set(s) == {"dev"} for s in seen) and written
+    assert len(seen) == 2 and all(set(s) == {"dev"} for s in seen) and len(written) == 2
 
 
 def test_quote_normalisation() -> None:
