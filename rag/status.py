@@ -59,7 +59,7 @@ def index_status(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _share(value: float | None) -> str:
+def share(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
@@ -72,11 +72,11 @@ def format_calibration(c: ModelCalibration) -> str:
     p95 = "–" if f.latency_p95_ms is None else f"{f.latency_p95_ms / 1000:.1f} s"
     return (f"{c.backend} {c.model}: {gate}; its own verdict {verdict}.\n"
             f"  dev ({f.answerable} answerable, {f.unanswerable} unanswerable): answered "
-            f"{_share(f.answered)} (cross-validated {_share(cv.answered)}), unanswerable "
-            f"abstained {_share(f.abstained_unanswerable)} (cv "
-            f"{_share(cv.abstained_unanswerable)}), gold evidence cited "
-            f"{_share(f.evidence_cited)}, refused before asked {_share(f.refused_before_asked)}"
-            f", faithfulness {_share(f.faithfulness)}, p95 {p95}; fitted "
+            f"{share(f.answered)} (cross-validated {share(cv.answered)}), unanswerable "
+            f"abstained {share(f.abstained_unanswerable)} (cv "
+            f"{share(cv.abstained_unanswerable)}), gold evidence cited "
+            f"{share(f.evidence_cited)}, refused before asked {share(f.refused_before_asked)}"
+            f", faithfulness {share(f.faithfulness)}, p95 {p95}; fitted "
             f"{c.provenance.get('fitted', '?')}" + _default(c))
 
 
@@ -86,9 +86,9 @@ def _default(c: ModelCalibration) -> str:
     if not isinstance(found, dict):
         return ""
     d = Figures.model_validate(found)
-    return (f"\n  uncalibrated default on the same answers: answered {_share(d.answered)}, "
-            f"unanswerable abstained {_share(d.abstained_unanswerable)}, refused before asked "
-            f"{_share(d.refused_before_asked)}")
+    return (f"\n  uncalibrated default on the same answers: answered {share(d.answered)}, "
+            f"unanswerable abstained {share(d.abstained_unanswerable)}, refused before asked "
+            f"{share(d.refused_before_asked)}")
 
 
 def format_status(status: dict[str, Any]) -> str:

@@ -85,8 +85,8 @@ class FakeOllama(ThreadingHTTPServer):
         self.server_close()
 
 
-class _OllamaHandler(BaseHTTPRequestHandler):
-    server: FakeOllama
+class JSONHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that answers with JSON (the fake servers' shared part)."""
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
@@ -98,6 +98,10 @@ class _OllamaHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class _OllamaHandler(JSONHandler):
+    server: FakeOllama
 
     def do_GET(self) -> None:
         self._json(200, {"models": [{"name": self.server.model, "model": self.server.model}]})

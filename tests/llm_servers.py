@@ -22,11 +22,12 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from rag.evaluate.gold import GoldItem
 from rag.evaluate.metrics import contains
+from tests.fakes import JSONHandler
 
 BEHAVIOURS = ("oracle", "yesman")
 _LINE = re.compile(r"^\[(\d+)\][ \t]?(.*)$", re.M)
@@ -138,19 +139,8 @@ class LLMServer(ThreadingHTTPServer):
         return answer
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JSONHandler):
     server: LLMServer
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):

@@ -27,7 +27,7 @@ import hashlib
 import json
 import statistics
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -42,9 +42,8 @@ from rag.answering.pipeline import answer
 from rag.config import Settings
 from rag.evaluate.fitting import out_of_fold, writer
 from rag.evaluate.gold import GoldItem
-from rag.evaluate.metrics import contains
+from rag.evaluate.scores import _relevant
 from rag.retrieval.searcher import get_searcher
-from rag.types import Citation
 
 FLOORS = (0.45, 0.80)  # answerable answered, unanswerable abstained
 
@@ -77,12 +76,6 @@ class Policy:
         return r.asked and (self.threshold is None or r.confidence >= self.threshold)
 
 
-def _cited(citations: Sequence[Citation], item: GoldItem) -> bool:
-    """A citation holds the gold evidence (as `rag eval` counts a relevant citation)."""
-    return any(c.doc == doc and (contains(c.quote, q) or contains(q, c.quote))
-               for c in citations for doc, q in item.quotes())
-
-
 def ungated(settings: Settings) -> Settings:
     """The settings a calibration run asks with: the model asked whenever the hard checks
     pass, its verdict recorded but not applied, no extractive fallback."""
@@ -96,7 +89,7 @@ def ask(item: GoldItem, backend: str, settings: Settings) -> Record:
     refused = any(n.startswith(REFUSED) for n in result.notes)
     return Record(item.id, item.question, item.type != "unanswerable", not refused,
                   float(result.confidence or 0.0), result.model_answerable,
-                  not result.abstained, _cited(result.citations, item),
+                  not result.abstained, any(_relevant(c, item) for c in result.citations),
                   result.timings_ms["total"], result.timings_ms["retrieve"])
 
 

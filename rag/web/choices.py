@@ -8,6 +8,7 @@ from rag.answering.backends import names, spec
 from rag.answering.models import stored
 from rag.config import LLMSettings, Settings
 from rag.retrieval.searcher import get_searcher
+from rag.status import share
 
 
 def documents(settings: Settings) -> list[tuple[str, str]]:
@@ -40,11 +41,8 @@ def calibrations(settings: Settings) -> str:
         gate = "always asked" if c.threshold is None else f"asked at confidence ≥ {c.threshold:.2f}"
         lines.append(f"- `{c.backend}` {c.model}: {gate}, own verdict "
                      f"{'trusted' if c.trust_answerable else 'not trusted'}; answered "
-                     f"{_share(f.answered)}, unanswerable abstained "
-                     f"{_share(f.abstained_unanswerable)}, faithfulness {_share(f.faithfulness)}"
+                     f"{share(f.answered)}, unanswerable abstained "
+                     f"{share(f.abstained_unanswerable)}, faithfulness {share(f.faithfulness)}"
                      f" ({where})")
     return "\n".join(lines)
 
-
-def _share(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
