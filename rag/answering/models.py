@@ -13,6 +13,7 @@ The index folder's entry wins. A model with neither is uncalibrated (rag/answeri
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -72,9 +73,17 @@ def key(backend: str, model: str) -> str:
 
 
 def _read(path: Path) -> dict[str, ModelCalibration]:
-    if not path.is_file():
+    """The file's calibrations, read again only when it changes (the gate asks per question)."""
+    try:
+        stat = path.stat()
+    except OSError:
         return {}
-    found = json.loads(path.read_text(encoding="utf-8"))
+    return dict(_parsed(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: str, mtime_ns: int, size: int) -> dict[str, ModelCalibration]:
+    found = json.loads(Path(path).read_text(encoding="utf-8"))
     entries = [ModelCalibration.model_validate(e) for e in found.get("models", [])]
     return {e.key: e for e in entries}
 

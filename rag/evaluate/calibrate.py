@@ -40,7 +40,7 @@ from rag.answering.gate import REFUSED
 from rag.answering.models import Figures, ModelCalibration
 from rag.answering.pipeline import answer
 from rag.config import Settings
-from rag.evaluate.fitting import out_of_fold, writer
+from rag.evaluate.fitting import folds, out_of_fold
 from rag.evaluate.gold import GoldItem
 from rag.evaluate.scores import _relevant
 from rag.retrieval.searcher import get_searcher
@@ -145,17 +145,24 @@ def _cached(cache: Path, key: str) -> dict[str, Record]:
 
 
 def figures(records: list[Record], policy: Policy) -> Figures:
-    pos = [r for r in records if r.answerable]
-    neg = [r for r in records if not r.answerable]
-    latencies = [r.total_ms if policy.asks(r) else r.retrieve_ms for r in records]
+    """`policy` on every record, with the answer's latency under it."""
+    return outcomes([(r, policy) for r in records], latency=True)
+
+
+def outcomes(held: list[tuple[Record, Policy]], latency: bool) -> Figures:
+    """The shares of each record's outcome under the policy beside it (and, if `latency`,
+    the whole answer's time: the model's when the policy asks it, else retrieval's)."""
+    pos = [(r, p) for r, p in held if r.answerable]
+    neg = [(r, p) for r, p in held if not r.answerable]
+    times = [r.total_ms if p.asks(r) else r.retrieve_ms for r, p in held] if latency else []
     return Figures(
-        answered=_share(policy.answers(r) for r in pos),
-        abstained_unanswerable=_share(not policy.answers(r) for r in neg),
-        refused_before_asked=_share(not policy.asks(r) for r in pos),
-        evidence_cited=_share(policy.answers(r) and r.evidence_cited for r in pos),
+        answered=_share(p.answers(r) for r, p in pos),
+        abstained_unanswerable=_share(not p.answers(r) for r, p in neg),
+        refused_before_asked=_share(not p.asks(r) for r, p in pos),
+        evidence_cited=_share(p.answers(r) and r.evidence_cited for r, p in pos),
         faithfulness=1.0,
-        latency_p50_ms=round(statistics.median(latencies), 1) if latencies else None,
-        latency_p95_ms=round(_p95(latencies), 1) if latencies else None,
+        latency_p50_ms=round(statistics.median(times), 1) if times else None,
+        latency_p95_ms=round(_p95(times), 1) if times else None,
         answerable=len(pos), unanswerable=len(neg))
 
 
@@ -197,23 +204,13 @@ def choose(records: list[Record], floors: tuple[float, float]) -> Policy:
 
 def cross_validated(records: list[Record], floors: tuple[float, float]) -> Figures:
     """Each fold's outcomes under the policy chosen on the other folds."""
-    groups = [writer(r.id) for r in records]
-    names = sorted(set(groups))
-    if len(names) < 3:
-        groups = [str(n % 5) for n in range(len(records))]
-        names = sorted(set(groups))
+    groups = folds([r.id for r in records])
     held: list[tuple[Record, Policy]] = []
-    for name in names:
+    for name in sorted(set(groups)):
         train = [r for r, g in zip(records, groups, strict=True) if g != name]
         policy = choose(train, floors)
         held += [(r, policy) for r, g in zip(records, groups, strict=True) if g == name]
-    pos = [(r, p) for r, p in held if r.answerable]
-    neg = [(r, p) for r, p in held if not r.answerable]
-    return Figures(answered=_share(p.answers(r) for r, p in pos),
-                   abstained_unanswerable=_share(not p.answers(r) for r, p in neg),
-                   refused_before_asked=_share(not p.asks(r) for r, p in pos),
-                   evidence_cited=_share(p.answers(r) and r.evidence_cited for r, p in pos),
-                   faithfulness=1.0, answerable=len(pos), unanswerable=len(neg))
+    return outcomes(held, latency=False)
 
 
 def with_out_of_fold(records: list[Record], settings: Settings) -> tuple[list[Record], int]:

@@ -128,6 +128,13 @@ def _shares(pos: np.ndarray, neg: np.ndarray, cut: float, hard_true: int, total_
             float((np.sum(neg < cut) + hard_true) / total_neg))
 
 
+def folds(ids: list[str]) -> list[str]:
+    """The fold of each gold item: its writer (the id's letters), or, with fewer than three
+    writers (a user's own questions), one of five folds in turn."""
+    groups = [writer(i) for i in ids]
+    return groups if len(set(groups)) >= 3 else [str(n % 5) for n in range(len(ids))]
+
+
 def writer(item_id: str) -> str:
     """The batch an item was written in: its id's letters (g, dn, dp, ta, ...), one writer each."""
     match = re.match(r"[a-z]+", item_id)
@@ -145,9 +152,7 @@ def fit_answerability(items: list[GoldItem], settings: Settings | None = None,
     hard_false = int(np.sum(hard & (y_all == 1)))
     keep = ~hard
     x, y = x_all[keep], y_all[keep]
-    groups = np.array([writer(i.id) for i in items])[keep]
-    if len(set(groups)) < 3:  # a user's own questions, all from one writer: five folds
-        groups = np.array([str(n % 5) for n in range(len(groups))])
+    groups = np.array(folds([i.id for i, k in zip(items, keep, strict=True) if k]))
     oof = np.zeros(len(y))
     for group in np.unique(groups):
         held = groups == group
