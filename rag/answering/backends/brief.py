@@ -61,12 +61,17 @@ def select(question: str, ranked: list[Candidate], cfg: LLMSettings) -> list[Sho
     `cfg.shown_sentences`, each cut at `cfg.shown_chars`, added best first while the estimated
     prompt stays within `cfg.shown_tokens` (a line that does not fit is passed over for a
     shorter one below it). The first line is always shown, whatever the budget."""
+    # The estimate is a sum over the prompt's pieces, and a line adds its own: the prompt
+    # without lines, then each line's cost, gives the same count as rendering it again.
+    left = cfg.shown_tokens - prompt_tokens(messages(question, [], cfg.structured))
     lines: list[Shown] = []
     for line in shown(ranked, len(ranked), cfg.shown_chars):
-        ahead = [*lines, Shown(len(lines) + 1, line.text, line.passage, line.spans, line.full)]
-        if lines and prompt_tokens(messages(question, ahead, cfg.structured)) > cfg.shown_tokens:
+        number = len(lines) + 1
+        cost = _pieces(f"[{number}] {line.text}")
+        if lines and cost > left:
             continue
-        lines = ahead
+        lines.append(Shown(number, line.text, line.passage, line.spans, line.full))
+        left -= cost
         if len(lines) == cfg.shown_sentences:
             break
     return lines
@@ -80,8 +85,11 @@ def prompt_tokens(prompt: list[Message]) -> int:
     backend's tokenizer to be close: every digit and every other symbol one token, a word one
     token per 5 letters (at least one), and 5 tokens of chat template per message. On the dev
     prompts it is at or above SmolLM2's own count (eval/bench/shown.md)."""
-    return sum(5 + sum(math.ceil(len(p) / 5) if p[0].isalpha() else 1
-                       for p in _PIECE.findall(m["content"])) for m in prompt)
+    return sum(5 + _pieces(m["content"]) for m in prompt)
+
+
+def _pieces(text: str) -> int:
+    return sum(math.ceil(len(p) / 5) if p[0].isalpha() else 1 for p in _PIECE.findall(text))
 
 
 def system_prompt(mode: str) -> str:
