@@ -34,6 +34,8 @@ class GoldItem(BaseModel):
     evidence_by_doc: dict[str, list[str]] | None = None
     split: Split = Field(default="dev", description="dev: thresholds, weights and rules may be "
                          "chosen on it; test: written before the system ran on it, only measured")
+    set: str | None = Field(default=None, description="A named subset reported on its own "
+                            "(\"newcomer\": plain first questions, eval/README.md)")
     paraphrase: str | None = Field(default=None, description="The answer in other words than "
                                    "the evidence (hand-written): the verifier must accept it")
 
