@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT))
 from rag.answering.assessment import Candidate  # noqa: E402
 from rag.answering.backends import Query  # noqa: E402
 from rag.answering.backends.brief import messages, prompt_tokens, select  # noqa: E402
-from rag.answering.backends.extractive import ExtractiveBackend  # noqa: E402
 from rag.answering.backends.llamacpp import model_file  # noqa: E402
 from rag.answering.pipeline import retrieve  # noqa: E402
+from rag.answering.question import parse  # noqa: E402
+from rag.answering.scorer import assess  # noqa: E402
 from rag.config import LLMSettings, Settings, get_settings  # noqa: E402
 from rag.evaluate.gold import GoldItem, load_gold  # noqa: E402
 from rag.evaluate.metrics import contains, relevant  # noqa: E402
@@ -89,8 +90,8 @@ def gather(items: list[GoldItem], settings: Settings) -> list[Seen]:
     seen = []
     for item in items:
         searcher, vector, passages = retrieve(item.question, settings.answer.k, None, settings)
-        query = Query(item.question, vector, searcher)
-        found = ExtractiveBackend(settings).assess(query, passages)
+        query = Query(parse(item.question), vector, searcher)
+        found = assess(query, passages, settings)
         docs = {p.doc for p in passages}
         seen.append(Seen(item, passages, found.ranked,
                          {d: searcher.original(d) for d in docs}))

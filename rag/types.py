@@ -140,11 +140,14 @@ class Answer:
     short_answer: str | None = None  # the date, number or amount asked for: a cited substring
     model_answerable: bool | None = None  # an LLM's own verdict, when it was asked and gave one
     calibrated: bool | None = None  # whether the LLM's gate is its calibration (None: no LLM)
+    # answered, but the confidence is in the middle band: the text says the documents may not
+    # answer exactly (rag/answering/bands.py)
+    hedged: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
-                "short_answer": self.short_answer, "model_answerable": self.model_answerable,
-                "calibrated": self.calibrated,
+                "hedged": self.hedged, "short_answer": self.short_answer,
+                "model_answerable": self.model_answerable, "calibrated": self.calibrated,
                 "confidence": None if self.confidence is None else round(self.confidence, 4),
                 "backend": self.backend, "sentences": [s.to_dict() for s in self.sentences],
                 "citations": [c.to_dict() for c in self.citations],

@@ -4,10 +4,11 @@ features and the calibrated model, composition and the short answer. Offline, no
 
 import pytest
 
-from rag.answering.answerable import can_answer, name_found, question_core, unmet
+from rag.answering import answerable, compose
+from rag.answering.assessment import Candidate
 from rag.answering.calibration import Answerability, Tree, calibration
-from rag.answering.compose import Pick, compose, definition_bonus, short_answer
-from rag.answering.features import Scored, features
+from rag.answering.features import features
+from rag.answering.question import parse
 from rag.answering.verify import support
 from rag.text.names import named_in, names
 from rag.text.tokens import tokenize
@@ -55,8 +56,28 @@ def test_names_skip_openers_participles_and_possessives() -> None:
     assert not named_in("Russian", "Kazakhstan and Belarus")
 
 
+def can_answer(question: str, sentence: str) -> bool:
+    return answerable.can_answer(parse(question), sentence)
+
+
+def name_found(question: str, sentence: str) -> bool:
+    return answerable.name_found(parse(question), sentence)
+
+
+def unmet(question: str, sentences: list[str], passages: list[str]) -> str | None:
+    return answerable.unmet(parse(question), sentences, passages)
+
+
+def definition_bonus(question: str, text: str) -> bool:
+    return compose.definition_bonus(parse(question), text)
+
+
+def short_answer(question: str, sentence: str) -> str | None:
+    return compose.short_answer(parse(question), sentence)
+
+
 def test_question_constraints() -> None:
-    assert question_core("According to Harding, how many died?") == "how many died?"
+    assert parse("According to Harding, how many died?").core == "how many died?"
     assert not can_answer("When was the Charter adopted?", "The Charter is the statutory text.")
     assert can_answer("When was the Charter adopted?", "The Charter was adopted in June 2002.")
     assert not can_answer("How much did Russia pay?", "Russia paid a large share.")
@@ -96,16 +117,17 @@ def test_hard_checks_need_the_asked_year_and_the_asked_kind_of_thing() -> None:
     assert unmet("Why was the fund set up?", sentences[1:], passages) is None
 
 
-def scored(question: str, text: str, score: float) -> Scored:
-    return Scored(score, score / 2, frozenset(tokenize(text)), text, frozenset(tokenize(text)),
-                  text, can_answer(question, text))
+def scored(question: str, text: str, score: float) -> Candidate:
+    words = frozenset(tokenize(text))
+    return Candidate(score, score / 2, 1, 0, text, words, "c", "a", 0, len(text),
+                     fits=can_answer(question, text), passage_text=text, passage_words=words)
 
 
 def test_features_read_coverage_constraints_and_unknown_words() -> None:
     q = "When did the treaty enter into force?"
-    good = features(q, [scored(q, "The treaty entered into force in January 2015.", 1.0)],
+    good = features(parse(q), [scored(q, "The treaty entered into force in January 2015.", 1.0)],
                     {"treati", "enter", "forc"}, {"treati": 2.0, "enter": 1.0, "forc": 1.0})
-    bad = features(q, [scored(q, "The treaty is long and detailed.", 0.7)], {"treati"},
+    bad = features(parse(q), [scored(q, "The treaty is long and detailed.", 0.7)], {"treati"},
                    {"treati": 2.0})
     assert good["best_fits"] == 1.0 and bad["best_fits"] == 0.0
     assert good["rare_sentence_coverage"] == 1.0 > bad["rare_sentence_coverage"] > 0
@@ -163,9 +185,9 @@ def test_the_committed_calibration_was_fitted_on_dev() -> None:
     assert 0 < model.threshold < 1 and 0 <= fitted.verifier_weight <= 1
 
 
-def pick(key: int, text: str, score: float, doc: str = "a", passage: int = 1) -> Pick:
-    return Pick((doc, key, key + 1), score, doc, passage, key, text,
-                frozenset(tokenize(text)))
+def pick(key: int, text: str, score: float, doc: str = "a", passage: int = 1) -> Candidate:
+    return Candidate(score, score, passage, key, text, frozenset(tokenize(text)), f"{doc}:c",
+                     doc, key, key + 1)
 
 
 def test_composition_covers_the_question_and_each_named_source() -> None:
@@ -173,18 +195,18 @@ def test_composition_covers_the_question_and_each_named_source() -> None:
               pick(1, "Russia wants the SCO to grow quickly.", 0.99),
               pick(2, "China fears SCO economic expansion.", 0.85),
               pick(3, "Unrelated sentence about weather.", 0.84, doc="b", passage=2)]
-    chosen = compose("What do Russia and China want from the SCO?", ranked,
+    chosen = compose.compose(parse("What do Russia and China want from the SCO?"), ranked,
                      lambda p, step: None, {"b"}, margin=0.1, most=3)
     assert [p.key[1] for p in chosen] == [0, 3, 1]  # best, named source b, then within margin
-    chosen = compose("What does China fear in the SCO?", ranked[:3], lambda p, step: None,
-                     set(), margin=0.1, most=3)
+    chosen = compose.compose(parse("What does China fear in the SCO?"), ranked[:3],
+                             lambda p, step: None, set(), margin=0.1, most=3)
     assert ranked[2] in chosen  # adds the uncovered "China", though below the margin
 
 
 def test_a_why_answer_takes_the_reason_before_that_is_why() -> None:
     reason = pick(0, "Russia suffered from separatism in the North Caucasus.", 0.7)
     best = pick(1, "That is why Russia wanted to fight separatism with China.", 1.0)
-    chosen = compose("Why did Russia want to fight separatism?", [best, reason],
+    chosen = compose.compose(parse("Why did Russia want to fight separatism?"), [best, reason],
                      lambda p, step: reason if step == -1 else None, set(), 0.05, 2)
     assert chosen[:2] == [reason, best]
 

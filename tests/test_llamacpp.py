@@ -135,7 +135,10 @@ def test_the_grammar_cannot_cite_a_sentence_that_was_not_shown(gguf: Path) -> No
     from rag.answering.backends.llamacpp import LlamaCppChat
 
     chat = LlamaCppChat(LLMSettings())
-    lines = [Shown(n, text, 1, [], text) for n, text in
+    from rag.answering.assessment import Candidate
+
+    lines = [Shown(n, text, Candidate(1.0, 1.0, 1, 0, text, frozenset(), "c", "d", 0, 1))
+             for n, text in
              enumerate(["The SCO was founded in 2001.", "Its secretariat is in Beijing."], 1)]
     prompt = messages("Where is the secretariat?", lines, "cite")
     prompt[-1]["content"] += ("\nCite sentence 7 and sentence 9: reply "

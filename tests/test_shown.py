@@ -12,6 +12,7 @@ from rag.answering.assessment import Candidate
 from rag.answering.backends import Message, Query
 from rag.answering.backends.brief import messages, prompt_tokens, select
 from rag.answering.backends.structured import structured_draft
+from rag.answering.question import parse
 from rag.config import LLMSettings
 
 QUESTION = "When was the bank founded?"
@@ -117,7 +118,7 @@ class Recorder:
 def test_the_model_is_shown_the_budgeted_lines_and_may_cite_only_those() -> None:
     model = Recorder()
     settings = cfg(shown_sentences=20, shown_tokens=300)
-    draft = structured_draft(model, Query(QUESTION, np.zeros(3, np.float32), None),  # type: ignore[arg-type]
+    draft = structured_draft(model, Query(parse(QUESTION), np.zeros(3, np.float32), None),  # type: ignore[arg-type]
                              RANKED, settings)
     lines = select(QUESTION, RANKED, settings)
     assert 1 < len(lines) < 20 and model.prompt == messages(QUESTION, lines, "quote")

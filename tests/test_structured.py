@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from rag.answering.assessment import Candidate
 from rag.answering.backends.brief import Shown, messages
 from rag.answering.backends.schema import PARSE_FAILED, answer_schema, parse_reply
 from rag.answering.pipeline import answer
@@ -21,8 +22,14 @@ from tests.test_llm_backends import NEEDLE, QUESTION, with_llm
 
 FIRST, SECOND = ("The bank opened its first office in Minsk.",
                  "The bank was founded in 1998 by Ivan Petrov.")
-LINES = [Shown(1, FIRST, 2, [("c2", 10, 52)], FIRST),
-         Shown(2, SECOND[:30] + " ...", 1, [("c1", 0, 44)], SECOND)]  # cut for the prompt
+def _line(number: int, shown: str, passage: int, span: tuple[str, int, int], full: str) -> Shown:
+    chunk, start, end = span
+    return Shown(number, shown, Candidate(1.0, 1.0, passage, 0, full, frozenset(), chunk, "d",
+                                          start, end))
+
+
+LINES = [_line(1, FIRST, 2, ("c2", 10, 52), FIRST),
+         _line(2, SECOND[:30] + " ...", 1, ("c1", 0, 44), SECOND)]  # cut for the prompt
 
 
 @pytest.mark.parametrize("mode", ["quote", "cite"])

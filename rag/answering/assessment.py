@@ -1,5 +1,6 @@
-"""What the extractive scorer finds in the retrieved passages: each candidate sentence, and
-the answerability assessment. The extractive backend makes it; the LLM gate and the structured
+"""What the extractive scorer finds in the retrieved passages: each candidate sentence (the one
+record of a scored sentence, read by the features, the composition and the prompt), and the
+answerability assessment. The extractive backend makes it; the LLM gate and the structured
 prompt read it (rag/answering/gate.py, rag/answering/backends/brief.py).
 """
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Candidate:
+    """A sentence (or table row) of a retrieved passage, scored against the question."""
+
     score: float
     cosine: float
     passage: int
@@ -21,6 +24,16 @@ class Candidate:
     start: int
     end: int
     context: tuple[int, int] | None = None  # span of a table's title and header, for a row
+    fits: bool = True  # holds what the question asks for (`rag.answering.answerable.can_answer`)
+    passage_text: str = ""  # the whole passage it belongs to
+    passage_words: frozenset[str] = frozenset()
+    # the words around it: its section heading and the sentence before it
+    context_words: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """Where it is: (doc, start, end) in the original."""
+        return (self.doc, self.start, self.end)
 
 
 @dataclass(frozen=True)

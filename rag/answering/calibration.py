@@ -61,6 +61,10 @@ class Answerability(BaseModel):
     learning_rate: float = Field(default=0.1, description="Each tree's weight.")
     init: float = Field(default=0.0, description="Log-odds before the first tree.")
     threshold: float = Field(default=0.5, description="Below this confidence: abstain.")
+    confident: float = Field(default=0.0, description="At or above this confidence the answer "
+                             "is given with confidence; between `threshold` and this, it is "
+                             "hedged (\"The documents may not answer this exactly ...\"). At "
+                             "or below `threshold`: no hedged band.")
     score_floor: float = Field(default=0.0, description="The lowest best-sentence score "
                                "(feature best_score) of an answerable dev question. Below it a "
                                "question is outside what the trees were fitted on (they do not "

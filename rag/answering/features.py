@@ -11,32 +11,15 @@ dev split by eval/fit.py) into a confidence.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass
 
-from rag.answering.answerable import counted_found, name_found, question_core, unknown_to_corpus
-from rag.text.names import name_tokens, named_in, names
-from rag.text.tokens import tokenize
-from rag.text.vocab import QUESTION_WORDS, coverage
+from rag.answering.answerable import counted_found, name_found, unknown_to_corpus
+from rag.answering.assessment import Candidate
+from rag.answering.question import Question
+from rag.text.names import name_tokens, named_in
+from rag.text.vocab import coverage
 
-WHY_HOW = re.compile(r"^\s*(?:why|how(?! (?:many|much|long|large|big|old)\b))\b", re.I)
-WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|large|long|big)|when|(?:on |in )?(?:what|"
-                          r"which) (?:year|date|share|percentage|proportion|number))\b", re.I)
 TOP = 3  # sentences whose union of words is the "together" coverage
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A candidate sentence: its score, cosine to the question, words, and text."""
-
-    score: float
-    cosine: float
-    words: frozenset[str]
-    text: str
-    passage_words: frozenset[str]
-    passage_text: str
-    fits: bool  # satisfies the question's constraints (`rag.answering.answerable.can_answer`)
 
 
 def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float],
@@ -47,14 +30,14 @@ def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float
     return sum(w for t, w in weights.items() if t in words) / total if total else 0.0
 
 
-def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str],
+def features(question: Question, ranked: Sequence[Candidate], vocabulary: Container[str],
              idf: Mapping[str, float]) -> dict[str, float]:
     """The named features; `ranked` holds the candidates that fit the question's constraints
     first, each group best first."""
-    q_words = tokenize(question)
-    content = [w for w in dict.fromkeys(q_words) if w not in QUESTION_WORDS]
+    q_words = list(question.words)
+    content = list(question.content)
     unknown = unknown_to_corpus(question, vocabulary)
-    specific = sorted(names(question))
+    specific = sorted(question.names)
     top = list(ranked[:TOP])
     union = frozenset().union(*(c.words for c in top)) if top else frozenset()
     passages = name_tokens(" ".join(dict.fromkeys(c.passage_text for c in top)))
@@ -80,6 +63,6 @@ def features(question: str, ranked: Sequence[Scored], vocabulary: Container[str]
                         if specific else 1.0),
         "unknown_terms": float(len(unknown)),
         "content_terms": float(len(content)),
-        "why_how": float(bool(WHY_HOW.search(question_core(question)))),
-        "wants_number": float(bool(WANTS_NUMBER.search(question_core(question)))),
+        "why_how": float(question.why_how),
+        "wants_number": float(question.wants_number),
     }

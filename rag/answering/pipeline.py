@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 from llama_index.core.schema import QueryBundle
 
-from rag.answering.backends import Backend, Draft, Query, get_backend, spec
-from rag.answering.backends.extractive import ExtractiveBackend
-from rag.answering.backends.llm import LLMBackend
+from rag.answering.backends import Backend, Checked, Draft, Query, get_backend, spec
 from rag.answering.citations import cite
 from rag.answering.compose import short_answer
 from rag.answering.gate import Gate, gate_for
+from rag.answering.question import parse
+from rag.answering.scorer import assess
 from rag.config import Settings, get_settings
 from rag.errors import UsageError
 from rag.retrieval.hybrid import FusionWeights, HybridRetriever
@@ -28,6 +28,8 @@ from rag.retrieval.searcher import Searcher, docs_known, get_searcher
 from rag.types import Answer, Citation, Passage, Sentence
 
 ABSTENTION = "The corpus does not answer this question."
+HEDGE = "The documents may not answer this exactly; the closest passages say:"
+FALLBACK = "extractive"  # the backend that answers when nothing an LLM wrote survives
 
 
 def clean_question(question: str, limit: int) -> str:
@@ -64,22 +66,24 @@ def retrieve(question: str, k: int, docs: list[str] | None,
     return searcher, vector, [replace(p, rank=rank) for rank, p in enumerate(found, start=1)]
 
 
-def _draft(chosen: Backend, query: Query, passages: list[Passage],
-           settings: Settings) -> tuple[Draft, Gate | None]:
-    """The backend's draft, and the gate it went through (None: the extractive backend, which
-    makes the assessment itself). Another backend is asked only if its gate lets it, but an LLM
+def _draft(chosen: Backend, query: Query, passages: list[Passage], gate: Gate) -> Draft:
+    """The backend's draft, if its gate lets the question through. A backend that needs a
     server is checked first (once per process): a server that cannot work is an error whatever
     the gate decides, never "the corpus does not answer"."""
-    if isinstance(chosen, ExtractiveBackend):
-        return chosen.draft(query, passages), None
-    if isinstance(chosen, LLMBackend):
+    if isinstance(chosen, Checked):
         chosen.ready()
-    gate = gate_for(chosen.name, spec(chosen.name).model_name(settings.llm), settings)
-    query.assessment = ExtractiveBackend(settings).assess(query, passages)
+    assert query.assessment is not None
     why = gate.refuse(query.assessment)
     if why is not None:
-        return Draft([], abstain=True, notes=[why], confidence=query.assessment.confidence), gate
-    return gate.judge(chosen.draft(query, passages)), gate
+        return Draft([], abstain=True, notes=[why], confidence=query.assessment.confidence)
+    return gate.judge(chosen.draft(query, passages))
+
+
+def _text(sentences: list[Sentence], hedged: bool) -> str:
+    if not sentences:
+        return ABSTENTION
+    said = " ".join(f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in sentences)
+    return f"{HEDGE} {said}" if hedged else said
 
 
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,
@@ -89,40 +93,38 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     backend's text as it streams (before verification)."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    question = clean_question(question, settings.answer.max_question_chars)
+    asked = parse(clean_question(question, settings.answer.max_question_chars))
     chosen = get_backend(backend or settings.llm.backend, settings)
-    searcher, vector, passages = retrieve(question, k or settings.answer.k, docs, settings)
+    searcher, vector, passages = retrieve(asked.text, k or settings.answer.k, docs, settings)
     retrieved = time.perf_counter()
-    query = Query(question, vector, searcher, on_token)
+    query = Query(asked, vector, searcher, on_token)
+    query.assessment = assess(query, passages, settings)
+    gate = gate_for(chosen.name, spec(chosen.name).model_name(settings.llm), settings)
 
     def checked(draft: Draft) -> tuple[list[Sentence], list[Citation], list[str]]:
         return ([], [], []) if draft.abstain else cite(draft, passages, searcher)
 
-    draft, gate = _draft(chosen, query, passages, settings)
+    draft = _draft(chosen, query, passages, gate)
     sentences, citations, dropped = checked(draft)
     notes, used = [*draft.notes, *dropped], chosen.name
-    if gate is not None and gate.note:
+    if gate.note:
         notes.append(gate.note)
-    confidence = draft.confidence
-    if confidence is None:  # an LLM backend: the same assessment the extractive one makes
-        assert query.assessment is not None
-        confidence = query.assessment.confidence
-    if not sentences and used != "extractive" and settings.llm.fallback_extractive:
+    if not sentences and gate.model and settings.llm.fallback_extractive:
         notes.append(f"nothing the {used} model wrote survived verification; this answer is "
-                     "the extractive backend's")
-        sentences, citations, _ = checked(get_backend("extractive", settings).draft(query,
-                                                                                      passages))
-        used = "extractive"
+                     f"the {FALLBACK} backend's")
+        sentences, citations, _ = checked(get_backend(FALLBACK, settings).draft(query, passages))
+        used = FALLBACK
     done = time.perf_counter()
+    confidence = query.assessment.confidence
     abstained = not sentences
-    text = ABSTENTION if abstained else " ".join(
-        f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in sentences)
+    hedged = not abstained and gate.hedged(confidence)
     first = {c.n: c.quote for c in citations}
     short = next((found for n in (sentences[0].citations if sentences else [])
-                  if (found := short_answer(question, first[n])) is not None), None)
-    return Answer(question=question, answer=text, abstained=abstained, backend=used,
-                  confidence=confidence, short_answer=short, model_answerable=draft.verdict,
-                  calibrated=None if gate is None else gate.calibration is not None,
+                  if (found := short_answer(asked, first[n])) is not None), None)
+    return Answer(question=asked.text, answer=_text(sentences, hedged), abstained=abstained,
+                  hedged=hedged, backend=used, confidence=confidence, short_answer=short,
+                  model_answerable=draft.verdict,
+                  calibrated=gate.calibration is not None if gate.model else None,
                   sentences=sentences, citations=citations, retrieved=passages,
                   timings_ms={"retrieve": (retrieved - started) * 1000,
                               "answer": (done - retrieved) * 1000,

@@ -23,10 +23,11 @@ import numpy as np
 
 from rag.answering.answerable import unmet
 from rag.answering.backends import Query
-from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.backends.llm import require
 from rag.answering.calibration import Answerability
 from rag.answering.pipeline import retrieve
+from rag.answering.question import parse
+from rag.answering.scorer import assess
 from rag.config import Settings, get_settings
 from rag.evaluate.gold import GoldItem
 
@@ -57,14 +58,14 @@ def answerability_rows(items: list[GoldItem], settings: Settings | None = None,
     The hard checks alone: the assessment's `unmet` also holds the committed model's score
     floor, and a refit must not depend on the fit before it."""
     settings = settings or get_settings()
-    backend = ExtractiveBackend(settings)
     values, labels, hard = [], [], []
     for item in items:
         searcher, vector, passages = retrieve(item.question, settings.answer.k, None, settings)
-        found = backend.assess(Query(item.question, vector, searcher), passages)
+        question = parse(item.question)
+        found = assess(Query(question, vector, searcher), passages, settings)
         values.append([found.features[name] for name in FEATURES])
         labels.append(int(item.type != "unanswerable"))
-        hard.append(unmet(item.question, [c.text for c in found.ranked],
+        hard.append(unmet(question, [c.text for c in found.ranked],
                           [p.text for p in passages]) is not None)
     return np.array(values, dtype=float), np.array(labels), np.array(hard)
 

@@ -101,6 +101,37 @@ def name_aliases() -> dict[str, list[frozenset[str]]]:
     return found
 
 
+# Verbs (as `tokenize` stems them) that ask for the same fact in other words: "When was the SCO
+# founded?" is answered by "Since its creation in 2001, ..."; "When did Armenia join?" by
+# "Armenia acceded in 2015". A question's verb matches any form of its group.
+VERB_GROUPS: tuple[frozenset[str], ...] = tuple(frozenset(g) for g in (
+    ("found", "foundat", "creat", "creation", "establish", "launch", "form", "format", "incept",
+     "set", "born", "birth"),
+    ("join", "acced", "access", "admit", "admiss", "enlarg", "expand", "expans"),
+    ("lead", "leader", "head", "chair", "presid", "helm"),
+    ("base", "headquart", "seat", "locat", "host", "hous"),
+    ("sign", "conclud", "agre", "adopt"),
+    ("come", "came", "enter", "took", "effect", "forc"),
+    ("propos", "suggest", "idea", "initi", "brainchild", "advoc"),
+    ("end", "dissolv", "abolish", "termin", "merg"),
+    ("start", "began", "begin", "initi", "launch"),
+))
+
+
+@functools.cache
+def _verb_index() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for group in VERB_GROUPS:
+        for form in group:
+            found.setdefault(form, set()).update(group)
+    return {form: frozenset(forms) for form, forms in found.items()}
+
+
+def verb_forms(token: str) -> frozenset[str]:
+    """The near-synonyms of a question's word (itself included), or just itself."""
+    return _verb_index().get(token, frozenset([token]))
+
+
 # Words that shape a question but are not its content (already stemmed, as `tokenize` gives).
 QUESTION_WORDS = frozenset([
     "what", "which", "who", "whom", "whose", "when", "where", "whi", "how", "mani", "much", "do",

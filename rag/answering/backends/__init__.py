@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rag.errors import UsageError
 from rag.types import Passage
@@ -28,16 +28,17 @@ if TYPE_CHECKING:
 
     from rag.answering.assessment import Assessment
     from rag.answering.evidence import Evidence
+    from rag.answering.question import Question
     from rag.config import LLMSettings, Settings
 
 
 @dataclass
 class Query:
-    question: str
+    question: Question  # parsed once (rag/answering/question.py); every step reads it
     vector: npt.NDArray[np.float32]
     evidence: Evidence  # what the backend may ask of the index
     on_token: Callable[[str], None] | None = None  # receives the model's text as it streams
-    assessment: Assessment | None = None  # the extractive scorer's, when the pipeline made one
+    assessment: Assessment | None = None  # the scorer's (rag/answering/scorer.py)
 
 
 @dataclass
@@ -63,6 +64,13 @@ class Backend(Protocol):
     name: str
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft: ...
+
+
+@runtime_checkable
+class Checked(Protocol):
+    """A backend that can tell, before it is asked, that its server cannot work."""
+
+    def ready(self) -> None: ...
 
 
 Message = dict[str, str]  # one chat message: {"role": ..., "content": ...}

@@ -31,13 +31,26 @@ _HOW = {
 
 @dataclass(frozen=True)
 class Shown:
-    """One numbered line of the prompt: a passage sentence and where it is."""
+    """One numbered line of the prompt: a scored sentence as the model sees it."""
 
     number: int
     text: str  # as shown: cut at llm.shown_chars
-    passage: int  # 1-based number of the retrieved passage it belongs to
-    spans: list[tuple[str, int, int]]  # (chunk_id, start, end) in the original, as cited
-    full: str  # the whole sentence (or table row with its title and header)
+    candidate: Candidate
+
+    @property
+    def passage(self) -> int:
+        """1-based number of the retrieved passage it belongs to."""
+        return self.candidate.passage
+
+    @property
+    def spans(self) -> list[tuple[str, int, int]]:
+        """(chunk_id, start, end) in the original, as cited."""
+        return spans_of(self.candidate)
+
+    @property
+    def full(self) -> str:
+        """The whole sentence (or table row with its title and header)."""
+        return " ".join(self.candidate.text.split())
 
 
 def shown(ranked: list[Candidate], count: int, chars: int) -> list[Shown]:
@@ -50,7 +63,7 @@ def shown(ranked: list[Candidate], count: int, chars: int) -> list[Shown]:
         seen.add((c.doc, c.start, c.end))
         full = " ".join(c.text.split())
         text = full if len(full) <= chars else full[:chars].rsplit(" ", 1)[0] + " ..."
-        lines.append(Shown(len(lines) + 1, text, c.passage, spans_of(c), full))
+        lines.append(Shown(len(lines) + 1, text, c))
         if len(lines) == count:
             break
     return lines
@@ -70,7 +83,7 @@ def select(question: str, ranked: list[Candidate], cfg: LLMSettings) -> list[Sho
         cost = _pieces(f"[{number}] {line.text}")
         if lines and cost > left:
             continue
-        lines.append(Shown(number, line.text, line.passage, line.spans, line.full))
+        lines.append(Shown(number, line.text, line.candidate))
         left -= cost
         if len(lines) == cfg.shown_sentences:
             break

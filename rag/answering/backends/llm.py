@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from rag.answering.backends import Draft, DraftSentence, Message, Query, install_hint
-from rag.answering.backends.extractive import ExtractiveBackend
 from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
 from rag.answering.injection import blank_instructions
+from rag.answering.scorer import assess
 from rag.config import LLMSettings, Settings, get_settings
 from rag.errors import BackendError
 from rag.types import Passage
@@ -120,14 +120,14 @@ class LLMBackend:
         notes = []
         if self.cfg.structured != "off" and isinstance(self.model, StructuredChat):
             if query.assessment is None:  # the pipeline makes it; a direct caller may not
-                query.assessment = ExtractiveBackend(self.settings).assess(query, passages)
+                query.assessment = assess(query, passages, self.settings)
             try:
                 return structured_draft(self.model, query, query.assessment.ranked, self.cfg)
             except SchemaUnsupported as err:
                 notes.append(f"the server enforces no answer schema ({err}); asked for free "
                              "text with [n] markers instead")
         pieces = []
-        for piece in self.model.stream(build_messages(query.question, passages)):
+        for piece in self.model.stream(build_messages(query.question.text, passages)):
             pieces.append(piece)
             if query.on_token is not None:
                 query.on_token(piece)

@@ -31,12 +31,12 @@ def structured_draft(model: StructuredChat, query: Query, ranked: list[Candidate
                      cfg: LLMSettings) -> Draft:
     """Ask for a schema-shaped answer citing the best of the `ranked` passage sentences (as
     many as fit the prompt budget, `brief.select`); parse it."""
-    lines = select(query.question, ranked, cfg)
+    lines = select(query.question.text, ranked, cfg)
     if not lines:
         return Draft([], abstain=True, notes=["no passage sentence could be shown to the model"])
     schema = answer_schema(len(lines), cfg.structured, cfg.answer_sentences, cfg.sentence_chars)
     pieces = []
-    for piece in model.structured(messages(query.question, lines, cfg.structured), schema):
+    for piece in model.structured(messages(query.question.text, lines, cfg.structured), schema):
         pieces.append(piece)
         if query.on_token is not None:
             query.on_token(piece)
