@@ -106,6 +106,15 @@ class ExtractiveSettings(BaseModel):
                           "this margin of the best one.")
     lexical_weight: float = Field(default=0.5, ge=0, description="Weight of the share of the "
                                   "question's content words found in a sentence.")
+    context_weight: float = Field(default=0.5, ge=0, le=1, description="How much of the "
+                                  "question's content a sentence's context (its section "
+                                  "heading, the sentence before it) may supply: the coverage "
+                                  "term is the sentence's own plus this share of what its "
+                                  "context adds (\"The treaty came into force in 2015\" after a "
+                                  "sentence naming the EAEU treaty).")
+    type_bonus: float = Field(default=0.1, ge=0, description="Added to a sentence that holds "
+                              "the kind of thing the question asks for (a place for where, a "
+                              "person for who, a definition for what-is).")
     number_bonus: float = Field(default=0.3, ge=0, description="Added to sentences with a number "
                                 "when the question asks how many, how much or when.")
     min_words: int = Field(default=3, ge=1, description="Shorter sentences (headings, captions) "

@@ -123,6 +123,9 @@ class Sentence:
         return {"text": self.text, "citations": self.citations, "support": round(self.support, 4)}
 
 
+HEDGE = "The documents may not answer this exactly; the closest passages say:"
+
+
 @dataclass
 class Answer:
     """The answer to one question: the object `rag ask --json` prints."""

@@ -21,7 +21,7 @@ RAG = str(Path(sys.executable).with_name("rag"))
 
 
 def check_schema(obj: dict[str, Any]) -> None:
-    assert set(obj) == {"question", "answer", "abstained", "short_answer", "confidence",
+    assert set(obj) == {"question", "answer", "abstained", "hedged", "short_answer", "confidence",
                         "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
                          "model_answerable", "calibrated"}
     assert obj["confidence"] is None or 0 <= obj["confidence"] <= 1

@@ -71,7 +71,8 @@ def test_eval_writes_the_report_and_is_reproducible(real_index: Any, gold_file: 
     results = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in results] == ["h1", "h2", "h3"]
     for r in results:  # the gold id plus the whole `rag ask --json` object
-        assert set(r) == {"id", "question", "answer", "abstained", "short_answer", "confidence",
+        assert set(r) == {"id", "question", "answer", "abstained", "hedged", "short_answer",
+                          "confidence",
                           "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
                          "model_answerable", "calibrated"}
     assert results[0]["abstained"] is False and results[2]["abstained"] is True

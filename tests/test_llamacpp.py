@@ -89,7 +89,7 @@ def test_llama_cpp_answers_a_plain_chat_in_a_fresh_process(gguf: Path) -> None:
 
 def assert_rules_hold(result: Answer, original: Any) -> None:
     data = result.to_dict()
-    assert set(data) == {"question", "answer", "abstained", "short_answer", "confidence",
+    assert set(data) == {"question", "answer", "abstained", "hedged", "short_answer", "confidence",
                          "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
                          "model_answerable", "calibrated"}
     numbers = {c["n"] for c in data["citations"]}

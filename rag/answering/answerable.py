@@ -103,3 +103,21 @@ def can_answer(question: Question, sentence: str, years: bool = True) -> bool:
                   if not YEAR.fullmatch(n)}
         return bool(counts or _COUNT_WORD.search(sentence))
     return True
+
+
+_PLACE = re.compile(r"\b(?:in|at|to|from|near)\s+(?:the\s+)?([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)")
+_PERSON = re.compile(r"\b([A-Z][a-z]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z]+)+)\b")
+
+
+def kind_found(question: Question, sentence: str) -> bool:
+    """The sentence holds the kind of thing the question asks for, beyond the hard checks: a
+    place the question does not name for "where" ("based in Tashkent"), a person's name for
+    "who" (two capitalised words). Other kinds: True (their checks are `can_answer`'s)."""
+    asked = name_tokens(question.text)
+    if question.kind == "where":
+        found = _PLACE.findall(sentence)
+    elif question.kind == "who":
+        found = _PERSON.findall(sentence)
+    else:
+        return True
+    return any(not named_in(n, asked) for n in found)

@@ -47,7 +47,9 @@ class Tree(BaseModel):
         steps, node = [], 0
         while self.left[node] != LEAF:
             # scikit-learn compares float32 features with float64 thresholds; so does this.
-            nxt = (self.left[node] if x[self.feature[node]] <= self.threshold[node]
+            # float(): a float32 compared with a Python float is compared in float32 (NumPy 2,
+            # NEP 50), which rounds the threshold and can send a row the other way.
+            nxt = (self.left[node] if float(x[self.feature[node]]) <= self.threshold[node]
                    else self.right[node])
             steps.append((node, nxt))
             node = nxt

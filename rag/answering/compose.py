@@ -38,6 +38,8 @@ def definition_bonus(question: Question, text: str) -> bool:
     SCO / Shanghai Cooperation Organization) opens the sentence and a copula follows soon:
     "The SCO is ...", "The Shanghai Cooperation Organisation (SCO), ..., is ..."."""
     subject = list(question.subject)
+    if len(subject) == 1 and f"({subject[0]})" in text.lower():
+        return True  # "the Eurasian Customs Union (ECU)"
     if not subject or not _COPULA.search(" ".join(text.split()[:25])):
         return False
     opening = tokenize(" ".join(text.split()[:len(subject) + 3]))

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Container, Mapping, Sequence
 
-from rag.answering.answerable import counted_found, name_found, unknown_to_corpus
+from rag.answering.answerable import counted_found, kind_found, name_found, unknown_to_corpus
 from rag.answering.assessment import Candidate
 from rag.answering.question import Question
 from rag.text.names import name_tokens, named_in
-from rag.text.vocab import coverage
+from rag.text.vocab import coverage, with_synonyms
 
 TOP = 3  # sentences whose union of words is the "together" coverage
 
@@ -63,6 +63,12 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
                         if specific else 1.0),
         "unknown_terms": float(len(unknown)),
         "content_terms": float(len(content)),
+        "context_coverage": max((coverage(q_words, with_synonyms(c.words | c.context_words))
+                                 for c in top), default=0.0),
+        "names_in_sentence": (sum(named_in(n, set(ranked[0].words | ranked[0].context_words))
+                                  for n in specific) / len(specific)
+                              if specific and ranked else 1.0),
+        "kind_found": float(bool(ranked) and kind_found(question, ranked[0].text)),
         "why_how": float(question.why_how),
         "wants_number": float(question.wants_number),
     }

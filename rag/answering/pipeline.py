@@ -25,10 +25,9 @@ from rag.config import Settings, get_settings
 from rag.errors import UsageError
 from rag.retrieval.hybrid import FusionWeights, HybridRetriever
 from rag.retrieval.searcher import Searcher, docs_known, get_searcher
-from rag.types import Answer, Citation, Passage, Sentence
+from rag.types import HEDGE, Answer, Citation, Passage, Sentence
 
 ABSTENTION = "The corpus does not answer this question."
-HEDGE = "The documents may not answer this exactly; the closest passages say:"
 FALLBACK = "extractive"  # the backend that answers when nothing an LLM wrote survives
 
 

@@ -46,8 +46,8 @@ _WANTS_NAME = re.compile(
     r"conference)\b|(?:which|what) (?:[\w-]+ ){0,2}?(?:city|country|countries|state|person|"
     r"diplomat|president|leader|minister|official|organi[sz]ation|bank|university|capital|town|"
     r"general|secretary|summit)\b|what (?:is|was) the name\b)", re.I)
-_DEFINITION = re.compile(r"^\s*(?:what|who) (?:is|are|was|were) (?:the |a |an )?(.+?)\??\s*$",
-                         re.I)
+_DEFINITION = re.compile(r"^\s*(?:(?:what|who) (?:is|are|was|were) (?:the |a |an )?(.+?)|what "
+                         r"(?:does|do|did) (?:the )?(.+?) (?:stand for|mean))\??\s*$", re.I)
 WHY_HOW = re.compile(r"^\s*(?:why|how(?! (?:many|much|long|large|big|old)\b))\b", re.I)
 _WANTS_NUMBER = re.compile(r"^\s*(?:how (?:many|much|large|long|big)|when|(?:on |in )?(?:what|"
                            r"which) (?:year|date|share|percentage|proportion|number))\b", re.I)
@@ -99,6 +99,10 @@ def _wants(core: str) -> str:
     return "a count" if _HOW_MANY.search(core) else ""
 
 
+def _subject(definition: re.Match[str] | None) -> tuple[str, ...]:
+    return tuple(tokenize(definition.group(1) or definition.group(2))) if definition else ()
+
+
 @functools.lru_cache(maxsize=1024)
 def parse(text: str) -> Question:
     """The question's record (cached: the same text is the same question)."""
@@ -116,5 +120,5 @@ def parse(text: str) -> Question:
         wants_number=bool(_WANTS_NUMBER.search(core)),
         counted=counted.group(1) if counted else None,
         currency=currency.group(1).lower() if currency else None,
-        subject=tuple(tokenize(definition.group(1))) if definition else (),
+        subject=_subject(definition),
         later=bool(_LATER.search(text)))

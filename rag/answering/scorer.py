@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from rag.answering.answerable import can_answer, unmet
+from rag.answering.answerable import can_answer, kind_found, unmet
 from rag.answering.assessment import Assessment, Candidate
 from rag.answering.calibration import answerability
 from rag.answering.compose import definition_bonus
@@ -23,7 +23,7 @@ from rag.answering.features import features
 from rag.answering.injection import instruction_like
 from rag.text.sentences import CONTEXT_LINES, row_in_context, table_context
 from rag.text.tokens import tokenize
-from rag.text.vocab import coverage
+from rag.text.vocab import coverage, with_synonyms
 from rag.types import Passage
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
     found = []
     for number, passage in enumerate(passages, start=1):
         passage_words = frozenset(tokenize(passage.text))
+        heading = _heading(passage)
         for i, text, context in _units(passage):
             span = passage.sentences[i]
             start, end = span.orig_start, span.orig_end
@@ -67,15 +68,38 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
                     instruction_like(text)):
                 continue
             cosine = float(vector @ query.vector)
-            score = cosine + cfg.lexical_weight * coverage(question_words, words)
+            around = heading | _before(passage, i)
+            own = coverage(question_words, with_synonyms(frozenset(words)))
+            more = coverage(question_words, with_synonyms(frozenset(words) | around)) - own
+            score = cosine + cfg.lexical_weight * (own + cfg.context_weight * more)
             if question.wants_number and _HAS_NUMBER.search(own_text):
                 score += cfg.number_bonus
             if definition_bonus(question, own_text):
                 score += DEFINITION_BONUS
+            elif question.kind in ("where", "who") and kind_found(question, own_text):
+                score += cfg.type_bonus
             found.append(Candidate(score, cosine, number, i, text, frozenset(words),
                                    passage.chunk_id, passage.doc, start, end, context,
-                                   passage_text=passage.text, passage_words=passage_words))
+                                   passage_text=passage.text, passage_words=passage_words,
+                                   context_words=around))
     return found
+
+
+def _heading(passage: Passage) -> frozenset[str]:
+    """The words of the passage's heading: its first line when that is not running text."""
+    if passage.kind == "table" or not passage.sentences:
+        return frozenset()
+    first = passage.sentences[0]
+    text = passage.text[first.start:first.end]
+    return frozenset() if _is_prose(text) else frozenset(tokenize(text))
+
+
+def _before(passage: Passage, i: int) -> frozenset[str]:
+    """The words of the sentence before sentence `i` of the passage (none for a table row)."""
+    if passage.kind == "table" or i == 0:
+        return frozenset()
+    span = passage.sentences[i - 1]
+    return frozenset(tokenize(passage.text[span.start:span.end]))
 
 
 def _is_prose(text: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Set as AbstractSet
 
 from rag.text.tokens import tokenize
 
@@ -132,6 +133,14 @@ def verb_forms(token: str) -> frozenset[str]:
     return _verb_index().get(token, frozenset([token]))
 
 
+def with_synonyms(words: frozenset[str]) -> frozenset[str]:
+    """`words` and every near-synonym of them (VERB_GROUPS): "creation" also counts as
+    "found", so that coverage matches "When was the SCO founded?" to "Since its creation"."""
+    index = _verb_index()
+    extra = [index[w] for w in words if w in index]
+    return words.union(*extra) if extra else words
+
+
 # Words that shape a question but are not its content (already stemmed, as `tokenize` gives).
 QUESTION_WORDS = frozenset([
     "what", "which", "who", "whom", "whose", "when", "where", "whi", "how", "mani", "much", "do",
@@ -141,7 +150,7 @@ QUESTION_WORDS = frozenset([
 ])
 
 
-def coverage(question_words: list[str], sentence_words: set[str]) -> float:
+def coverage(question_words: list[str], sentence_words: AbstractSet[str]) -> float:
     """Share of the question's content words in a sentence; an abbreviation in one and its
     long form in the other count as a match (both are lists/sets of `tokenize` output)."""
     wanted = set(question_words) - QUESTION_WORDS

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from rag.types import Answer, Citation
+from rag.types import HEDGE, Answer, Citation
 from rag.web.pdfpage import marked_boxes, page_png
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ CSS = """
 .q { font-weight: 600; margin-bottom: .3em; }
 .a a.cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .a.abstained { color: #a15c00; }
+.a.hedged { border-left: 4px dashed #a15c00; padding-left: 8px; background: #fff8ec; }
+.hedge { color: #a15c00; font-weight: 600; }
 .short { font-size: 1.25em; font-weight: 700; margin-bottom: .2em; }
 .a.error { color: #b00020; }
 .meta, .closest { font-size: .85em; color: var(--body-text-color-subdued); }
@@ -65,10 +67,13 @@ def _answer_html(i: int, turn: Turn) -> str:
     body = " ".join(esc(s.text) + "".join(
         f'<a class="cite" href="#src-{i}-{n}" data-n="{n}">[{n}]</a>' for n in s.citations)
         for s in a.sentences)
+    if a.hedged:  # the answer's own words say it; the style shows it at a glance
+        body = f'<span class="hedge">{esc(HEDGE)}</span> {body}'
+    kind = "a hedged" if a.hedged else "a"
     notes = "".join(f"<div>Note: {esc(n)}</div>" for n in a.notes)
     short = (f'<div class="short">{esc(a.short_answer)}</div>' if a.short_answer else "")
     confidence = "" if a.confidence is None else f" · confidence {a.confidence:.2f}"
-    return (f'{short}<div class="a">{body}</div><div class="meta">backend '
+    return (f'{short}<div class="{kind}">{body}</div><div class="meta">backend '
             f'{esc(a.backend)}{confidence} · {a.timings_ms.get("total", 0):.0f} ms{notes}</div>')
 
 
