@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.evaluate.scores import QUALITY
-from rag.evaluate.summary import GateResult, Metrics, SplitScores, Summary
+from rag.evaluate.summary import GateResult, Metrics, OperatingPoint, SplitScores, Summary
 
 TIMINGS = ("latency_p50_ms", "latency_p95_ms", "retrieve_p50_ms", "retrieve_p95_ms")
 BY_TYPE = ("questions", "hit", "recall", "mrr", "f1", "citation_precision", "citation_recall",
@@ -15,6 +15,11 @@ LABELS = {"hit": "hit@k", "precision": "precision@k", "recall": "evidence recall
           "token_recall": "answer token recall", "cited_sentences": "sentences with a citation",
           "exact_quotes": "quotes == original slice",
           "unparsed_replies": "LLM replies not in the answer schema",
+          "confident_answerable": "answerable: answered confidently",
+          "hedged_answerable": "answerable: answered with a hedge",
+          "answered_answerable": "answerable: answered (confidently or hedged)",
+          "confident_unanswerable": "unanswerable: answered confidently",
+          "hedged_unanswerable": "unanswerable: answered with a hedge",
           "latency_p50_ms": "latency p50 (ms; pipeline: whole answer)",
           "latency_p95_ms": "latency p95 (ms; pipeline: whole answer)",
           "retrieve_p50_ms": "retrieval p50 (ms)", "retrieve_p95_ms": "retrieval p95 (ms)"}
@@ -65,6 +70,52 @@ def type_table(metrics: dict[str, Metrics], columns: tuple[str, ...]) -> str:
                  [[t, *(fmt(m.get(c), c) for c in columns)] for t, m in metrics.items()])
 
 
+def _share(share: float | None, n: int) -> str:
+    return "–" if share is None else f"{share:.3f} ({round(share * n)})"
+
+
+def outcome_table(split: SplitScores) -> str:
+    """The pipeline's confident / hedged / abstained shares (and counts) of the answerable and
+    of the unanswerable questions, overall and per named set."""
+    groups = [("all", split.systems["pipeline"].overall,
+               {"answerable": split.questions.answerable,
+                "unanswerable": split.questions.unanswerable})]
+    groups += [(f"set `{name}`", m, {kind: int(m.get(kind) or 0)
+                                     for kind in ("answerable", "unanswerable")})
+               for name, m in split.sets.items()]
+    rows = [[who, kind, str(counts[kind]),
+             *(_share(m.get(f"{o}_{kind}"), counts[kind])
+               for o in ("confident", "hedged", "abstained"))]
+            for who, m, counts in groups for kind in ("answerable", "unanswerable")]
+    return table(["questions", "gold", "n", "answered confidently", "hedged", "abstained"], rows)
+
+
+def risk_coverage_section(split: SplitScores) -> str:
+    """Ten of the curve's points (coverage 0.1, 0.2, ..., 1), its area, and where the system's
+    own operating points lie."""
+    curve = split.risk_coverage
+    if curve is None:
+        return "No questions: no risk-coverage curve."
+    shown = []
+    for j in range(1, 11):
+        point = next((p for p in curve.points if p.coverage * 10 >= j - 1e-9), None)
+        if point is not None and point not in shown:
+            shown.append(point)
+    rows = [[fmt(p.threshold), fmt(p.coverage), fmt(p.risk)] for p in shown]
+    return "\n\n".join([
+        table(["confidence >=", "coverage", "risk"], rows),
+        f"AURC = {curve.aurc:.3f} (lower is better; a ranking no better than chance gives "
+        f"about the risk at coverage 1, {fmt(curve.points[-1].risk)}). Operating points: "
+        f"answering only when confident {_point(curve.confident)}; confident or hedged "
+        f"{_point(curve.answered)}."])
+
+
+def _point(point: OperatingPoint) -> str:
+    at = ("" if point.curve_risk is None else
+          f" (ranking by confidence alone: risk {point.curve_risk:.3f} at that coverage)")
+    return f"covers {point.coverage:.3f} of the questions at risk {fmt(point.risk)}{at}"
+
+
 def gate_section(gate: GateResult | None) -> str:
     if gate is None or not gate.checked:
         return f"Not checked: {gate.note if gate else 'no gate in this run'}"
@@ -92,6 +143,13 @@ def summary_md(summary: Summary) -> str:
     ]
     for name, split in summary.splits.items():
         parts += [f"## {name}: pipeline and baselines", overall_table(split, k, QUALITY),
+                  f"### {name}: pipeline answered confidently, hedged or abstained",
+                  outcome_table(split),
+                  f"### {name}: pipeline risk-coverage",
+                  "The questions ranked by the pipeline's confidence: answering those at or "
+                  "above a cutoff covers that share of all questions, of which `risk` are "
+                  "wrong (unanswerable, abstained, or no citation relevant to the gold "
+                  "evidence).", risk_coverage_section(split),
                   f"### {name}: pipeline by question type",
                   type_table(split.systems["pipeline"].by_type, BY_TYPE)]
         for b, system in split.systems.items():

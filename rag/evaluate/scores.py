@@ -9,18 +9,28 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Literal
 
 from rag.answering.backends.schema import PARSE_FAILED
 from rag.evaluate.gold import GoldItem
 from rag.evaluate.metrics import Retrieved, answer_overlap, contains, retrieval
-from rag.evaluate.summary import Metrics, SplitScores
+from rag.evaluate.summary import Metrics, OperatingPoint, RiskCoverage, RiskPoint, SplitScores
 from rag.types import Answer, Citation
 
 RETRIEVAL = ("hit", "precision", "recall", "mrr", "ndcg")
 QUALITY = ("hit", "precision", "recall", "mrr", "ndcg", "token_recall", "f1", "faithfulness",
            "citation_precision", "citation_recall", "cited_sentences", "exact_quotes",
            "abstained_unanswerable", "abstained_answerable", "multi_doc_all_docs",
-           "unparsed_replies")
+           "unparsed_replies", "confident_answerable", "hedged_answerable",
+           "answered_answerable", "confident_unanswerable", "hedged_unanswerable")
+# What became of each question: answered confidently, answered with a hedge (the confidence is
+# in the middle band), or abstained; the share of answerable and of unanswerable questions each.
+OUTCOMES = ("confident_answerable", "hedged_answerable", "abstained_answerable",
+            "answered_answerable", "confident_unanswerable", "hedged_unanswerable",
+            "abstained_unanswerable")
+Outcome = Literal["confident", "hedged", "abstained"]
+CURVE_POINTS = 20
 
 
 @dataclass
@@ -124,8 +134,92 @@ def _all_docs_cited(row: Row) -> bool:
     return not row.result.abstained and needed <= cited
 
 
+def outcome(answer: Answer) -> Outcome:
+    """Abstained, answered with a hedge, or answered confidently (abstaining comes first)."""
+    if answer.abstained:
+        return "abstained"
+    return "hedged" if answer.hedged else "confident"
+
+
+def outcome_metrics(rows: list[Row]) -> Metrics:
+    """The shares of answerable and of unanswerable questions answered confidently or hedged
+    (abstained_*: answer_metrics), and answered either way."""
+    answerable = [outcome(r.result) for r in rows if r.answerable]
+    unanswerable = [outcome(r.result) for r in rows if not r.answerable]
+    return {
+        "confident_answerable": mean(o == "confident" for o in answerable),
+        "hedged_answerable": mean(o == "hedged" for o in answerable),
+        "answered_answerable": mean(o != "abstained" for o in answerable),
+        "confident_unanswerable": mean(o == "confident" for o in unanswerable),
+        "hedged_unanswerable": mean(o == "hedged" for o in unanswerable),
+    }
+
+
+def set_metrics(rows: list[Row]) -> dict[str, Metrics]:
+    """Per named set of gold items (`GoldItem.set`): its counts and OUTCOMES; a set with no
+    rows here has no entry."""
+    names = sorted({r.item.set for r in rows if r.item.set is not None})
+    found = {}
+    for name in names:
+        sub = [r for r in rows if r.item.set == name]
+        answered = {**answer_metrics(sub), **outcome_metrics(sub)}
+        answerable = sum(r.answerable for r in sub)
+        found[name] = {"questions": float(len(sub)), "answerable": float(answerable),
+                       "unanswerable": float(len(sub) - answerable),
+                       **{m: answered[m] for m in OUTCOMES}}
+    return found
+
+
+def wrong(row: Row) -> bool:
+    """As the risk-coverage curve counts it: unanswerable, abstained, or no citation relevant
+    to the gold evidence."""
+    return (not row.answerable or row.result.abstained
+            or not any(_relevant(c, row.item) for c in row.result.citations))
+
+
+def _confidence(row: Row) -> float:
+    return row.result.confidence or 0.0
+
+
+def risk_coverage(rows: list[Row], points: int = CURVE_POINTS) -> RiskCoverage | None:
+    """Rank the questions by confidence (descending, None as 0); at each distinct confidence
+    (ties are one cutoff) coverage = the share of all questions at or above it and risk = the
+    share of those that are wrong. AURC = the area under that step curve, sum over cutoffs of
+    (coverage - previous coverage) * risk: without ties, the mean of the risk over the top 1, 2,
+    ..., n questions. `points`: the first cutoff reaching each coverage 1/points, 2/points, ...,
+    1 (a cutoff reaching several is listed once)."""
+    if not rows:
+        return None
+    n = len(rows)
+    ranked = sorted(rows, key=_confidence, reverse=True)
+    curve: list[tuple[float, int, float]] = []  # (threshold, questions covered, risk)
+    covered = errors = 0
+    aurc = 0.0
+    for threshold, group in groupby(ranked, key=_confidence):
+        tied = list(group)
+        covered += len(tied)
+        errors += sum(wrong(r) for r in tied)
+        curve.append((threshold, covered, errors / covered))
+        aurc += len(tied) / n * errors / covered
+    sampled: list[RiskPoint] = []
+    for j in range(1, points + 1):
+        threshold, c, risk = next(p for p in curve if p[1] * points >= j * n)
+        if not sampled or sampled[-1].threshold != threshold:
+            sampled.append(RiskPoint(threshold=threshold, coverage=c / n, risk=risk))
+
+    def operating(kept: list[Row]) -> OperatingPoint:
+        at = next((p for p in curve if p[1] >= len(kept)), None) if kept else None
+        return OperatingPoint(coverage=len(kept) / n, risk=mean(wrong(r) for r in kept),
+                              curve_risk=at[2] if at else None)
+
+    return RiskCoverage(
+        points=sampled, aurc=aurc,
+        confident=operating([r for r in rows if outcome(r.result) == "confident"]),
+        answered=operating([r for r in rows if outcome(r.result) != "abstained"]))
+
+
 def pipeline_metrics(rows: list[Row], k: int, original: Callable[[str], str]) -> Metrics:
-    return {**retrieval_metrics(rows, k), **answer_metrics(rows),
+    return {**retrieval_metrics(rows, k), **answer_metrics(rows), **outcome_metrics(rows),
             **citation_metrics(rows, original), **latency(rows)}
 
 

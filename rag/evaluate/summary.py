@@ -1,8 +1,9 @@
 """The typed summary of one `rag eval` run, written as summary.json (same keys, same order).
 
 Report, chart, gate and CLI read these fields instead of digging through nested dicts; the
-gate's string keys (`test.pipeline.mrr`, `gap.pipeline.hit`, `dev.verifier.number`) resolve
-through `Summary.value`.
+gate's string keys (`test.pipeline.mrr`, `gap.pipeline.hit`, `dev.verifier.number`,
+`test.newcomer.abstained_answerable` for a named set of gold items) resolve through
+`Summary.value`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,40 @@ class Counts(BaseModel):
     unanswerable: int
 
 
+class RiskPoint(BaseModel):
+    threshold: float = Field(description="Answer only at confidence >= this (None counts as 0).")
+    coverage: float = Field(description="Share of all the split's questions at or above it.")
+    risk: float = Field(description="Share of those that are wrong.")
+
+
+class OperatingPoint(BaseModel):
+    coverage: float = Field(description="Share of all the split's questions answered this way.")
+    risk: float | None = Field(description="Share of those that are wrong (None: none).")
+    curve_risk: float | None = Field(description="The confidence ranking's risk at the first "
+                                     "cutoff covering at least as many questions.")
+
+
+class RiskCoverage(BaseModel):
+    """The pipeline's questions ranked by confidence: at each cutoff, how many are answered
+    (coverage) and how many of those are wrong (risk). Wrong: unanswerable, or answerable and
+    abstained or without a citation relevant to the gold evidence."""
+
+    points: list[RiskPoint] = Field(description="The first cutoff reaching each of 20 evenly "
+                                    "spaced coverages (fewer when confidences tie).")
+    aurc: float = Field(description="Area under the risk-coverage curve over every cutoff.")
+    confident: OperatingPoint = Field(description="The system's own: answered confidently.")
+    answered: OperatingPoint = Field(description="The system's own: confidently or hedged.")
+
+
 class SplitScores(BaseModel):
     questions: Counts
     systems: dict[str, SystemScores] = Field(description="pipeline first, then baselines.")
     verifier: VerifierScores
+    sets: dict[str, Metrics] = Field(default_factory=dict, description="The pipeline's "
+                                     "outcomes on each named set of gold items (`set`), with "
+                                     "counts; a set with no items in the split is absent.")
+    risk_coverage: RiskCoverage | None = Field(default=None, description="The pipeline's "
+                                               "risk-coverage curve (None: no questions).")
 
 
 class GateResult(BaseModel):
@@ -57,8 +88,9 @@ class Summary(BaseModel):
     failures: int | None = Field(default=None, description="Failing questions (failures.md).")
 
     def value(self, key: str) -> float | None:
-        """`<split>.<system>.<metric>`, `<split>.verifier.<accuracy or kind>`, or
-        `gap.<system>.<metric>`; None when this run did not measure it."""
+        """`<split>.<system>.<metric>`, `<split>.verifier.<accuracy or kind>`,
+        `<split>.<set>.<metric>` (a named set of gold items; a system of the same name comes
+        first), or `gap.<system>.<metric>`; None when this run did not measure it."""
         split, _, rest = key.partition(".")
         if split == "gap":
             value = self.gap.get(rest)
@@ -69,7 +101,8 @@ class Summary(BaseModel):
             if system == "verifier":
                 verifier = block.verifier
                 value = verifier.accuracy if metric == "accuracy" else verifier.by_kind.get(metric)
+            elif (scores := block.systems.get(system)) is not None:
+                value = scores.overall.get(metric)
             else:
-                scores = block.systems.get(system)
-                value = scores.overall.get(metric) if scores else None
+                value = block.sets.get(system, {}).get(metric)
         return None if value is None else float(value)
