@@ -48,8 +48,9 @@ def _write_results(rows: list[scores.Row], path: Path) -> None:
 def _split(rows: list[scores.Row], baseline_rows: dict[str, tuple[str, list[scores.Row]]],
            verifier: faithful.Verifier, k: int,
            original: Any) -> tuple[SplitScores, list[faithful.Case]]:
-    """Everything measured on one split (the pipeline, each baseline, the verifier), and the
-    perturbation cases the verifier got wrong."""
+    """Everything measured on one split (the pipeline, each baseline, the verifier, the
+    pipeline's outcomes per named set and its risk-coverage curve), and the perturbation cases
+    the verifier got wrong."""
     systems = {"pipeline": SystemScores(
         label="hybrid retrieval + verified citations",
         overall=scores.pipeline_metrics(rows, k, original),
@@ -62,7 +63,9 @@ def _split(rows: list[scores.Row], baseline_rows: dict[str, tuple[str, list[scor
         faithful.perturbation_cases([r.item for r in rows]), verifier)
     answerable = sum(r.answerable for r in rows)
     counts = Counts(total=len(rows), answerable=answerable, unanswerable=len(rows) - answerable)
-    return SplitScores(questions=counts, systems=systems, verifier=accuracy), wrong
+    return SplitScores(questions=counts, systems=systems, verifier=accuracy,
+                       sets=scores.set_metrics(rows),
+                       risk_coverage=scores.risk_coverage(rows)), wrong
 
 
 def evaluate(settings: Settings, options: EvalOptions) -> tuple[Summary, list[str]]:
