@@ -39,13 +39,15 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
     unknown = unknown_to_corpus(question, vocabulary)
     specific = sorted(question.names)
     top = list(ranked[:TOP])
-    union = frozenset().union(*(c.words for c in top)) if top else frozenset()
+    # a word counts as found in any of its near-synonyms ("creation" for "founded")
+    words = [with_synonyms(c.words) for c in top]
+    union = frozenset().union(*words) if top else frozenset()
     passages = name_tokens(" ".join(dict.fromkeys(c.passage_text for c in top)))
     fitting = [c for c in ranked if c.fits]
     unseen = max(idf.values(), default=1.0) + 1.0
     rarest = max(content, key=lambda t: idf.get(t, unseen), default=None)
     return {
-        "rare_sentence_coverage": max((_weighted(content, c.words, idf, unseen) for c in top),
+        "rare_sentence_coverage": max((_weighted(content, w, idf, unseen) for w in words),
                                       default=0.0),
         "rare_top_coverage": _weighted(content, union, idf, unseen),
         "rarest_found": float(rarest is None or rarest in union),
@@ -55,8 +57,8 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
         "best_fits": float(bool(ranked) and ranked[0].fits),
         "counted_found": float(any(counted_found(question, c.text) for c in top)),
         "name_found": float(bool(ranked) and name_found(question, ranked[0].text)),
-        "sentence_coverage": max((coverage(q_words, set(c.words)) for c in top), default=0.0),
-        "top_coverage": coverage(q_words, set(union)),
+        "sentence_coverage": max((coverage(q_words, w) for w in words), default=0.0),
+        "top_coverage": coverage(q_words, union),
         "passage_coverage": max((coverage(q_words, set(c.passage_words)) for c in top),
                                 default=0.0),
         "names_found": (sum(named_in(n, passages) for n in specific) / len(specific)
