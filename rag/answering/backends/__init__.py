@@ -139,8 +139,8 @@ def names() -> list[str]:
 
 def spec(name: str) -> BackendSpec:
     """The backend's spec (its module is imported; its optional package is not)."""
-    if name in _REGISTRY:
-        return BackendSpec(name, _REGISTRY[name])
+    if name in _REGISTRY:  # a model's backend (a test's scripted chat, a notebook's)
+        return BackendSpec(name, _REGISTRY[name], model=lambda cfg: cfg.model or "default")
     return _loaded(name)
 
 
