@@ -71,6 +71,8 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
                                   for n in specific) / len(specific)
                               if specific and ranked else 1.0),
         "kind_found": float(bool(ranked) and kind_found(question, ranked[0].text)),
+        "asks_name": float(question.wants_name),
+        "asks_definition": float(question.kind == "definition"),
         "why_how": float(question.why_how),
         "wants_number": float(question.wants_number),
     }
