@@ -223,3 +223,44 @@ def test_definitions_and_short_answers() -> None:
     assert short_answer("How many troops will CORF have?", "a force of 16,000 troops") == (
         "16,000 troops")
     assert short_answer("Who chairs the council?", "Kyrgyzstan chairs it in 2024.") is None
+
+
+@pytest.mark.parametrize("text, kind, subject", [
+    ("When was the SCO founded?", "when", ()),
+    ("Where is RATS based?", "where", ()),
+    ("In which city is the secretariat?", "where", ()),
+    ("Who leads the Eurasian Economic Commission?", "who", ()),
+    ("What is the SCO?", "definition", ("sco",)),
+    ("What does ECU stand for?", "definition", ("ecu",)),
+    ("How many troops will CORF have?", "how_many", ()),
+    ("According to Harding, why does Russia need the SCO?", "why_how", ()),
+    ("Which countries signed FTAs with the EAEU?", "other", ()),
+])
+def test_a_question_is_parsed_once_into_its_kind_and_subject(text: str, kind: str,
+                                                             subject: tuple[str, ...]) -> None:
+    question = parse(text)
+    assert (question.kind, question.subject) == (kind, subject)
+    assert parse(text) is question  # the same text is the same record
+
+
+def test_verbs_match_their_near_synonyms_and_names_their_other_names() -> None:
+    from rag.text.vocab import coverage, with_synonyms
+
+    asked = parse("When was the Shanghai Cooperation Organization founded?")
+    said = frozenset(tokenize("Since its creation in 2001, the SCO has grown."))
+    assert coverage(list(asked.words), said) < 1.0
+    assert coverage(list(asked.words), with_synonyms(said)) == 1.0
+    joined = parse("When did Armenia join the EAEU?")
+    assert coverage(list(joined.words), with_synonyms(frozenset(tokenize(
+        "Armenia acceded to the Eurasian Economic Union in 2015.")))) == 1.0
+
+
+def test_the_sentence_holds_the_kind_of_answer_asked_for() -> None:
+    where = parse("Where is the SCO's anti-terrorism structure based?")
+    assert answerable.kind_found(where, "Its RATS, based in Tashkent, Uzbekistan, claims much.")
+    assert not answerable.kind_found(where, "The SCO's structure fights terrorism.")
+    who = parse("Who proposed an SCO Energy Club?")
+    assert answerable.kind_found(who, "In 2006 Vladimir Putin proposed an SCO Energy Club.")
+    assert not answerable.kind_found(who, "An SCO Energy Club was proposed in 2006.")
+    assert definition_bonus("What does ECU stand for?",
+                            "It formed the Eurasian Customs Union (ECU) in 2010.")

@@ -36,5 +36,6 @@ def test_plain_first_questions_are_answered(real_index: Any, question: str, word
 def test_a_near_miss_is_not_answered_with_confidence(real_index: Any, question: str) -> None:
     found = rag.answer(question, settings=real_index)
     assert found.abstained or found.hedged, (found.confidence, found.answer)
-    if found.hedged:  # it says so in words, and the JSON says so
+    if found.hedged:  # it says so in words, and the JSON says so; no short answer to trust
         assert found.answer.startswith(HEDGE) and found.to_dict()["hedged"] is True
+        assert found.short_answer is None

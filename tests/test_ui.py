@@ -156,6 +156,23 @@ def test_ask_click_a_marker_and_see_the_highlighted_source(ui: str, browser: Any
     (ARTIFACTS / "time-to-first-answer.txt").write_text(f"{first_answer_s:.2f} s\n")
 
 
+def test_a_hedged_answer_says_so_and_looks_different(ui: str, browser: Any) -> None:
+    """A near-miss (the corpus names Iran and BRICS, never when Iran joined) is answered in
+    the middle band: the words say the documents may not answer, and the block is styled."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(ui)
+    ask(page, "When did Iran join BRICS?")
+    hedged = page.locator("#conversation .a.hedged")
+    hedged.wait_for(timeout=30_000)
+    assert hedged.locator(".hedge").inner_text().startswith("The documents may not answer")
+    assert hedged.locator("a.cite").count() >= 1  # still cited
+    style = hedged.evaluate("e => getComputedStyle(e).borderLeftStyle")
+    assert style == "dashed"
+    assert page.locator("#conversation .short").count() == 0  # no bold "2009" above it
+    page.screenshot(path=ARTIFACTS / "6-hedged.png", full_page=True)
+
+
 def test_markup_in_a_question_is_shown_as_text(ui: str, browser: Any) -> None:
     page = browser.new_page()
     dialogs: list[str] = []

@@ -118,8 +118,11 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     abstained = not sentences
     hedged = not abstained and gate.hedged(confidence)
     first = {c.n: c.quote for c in citations}
-    short = next((found for n in (sentences[0].citations if sentences else [])
-                  if (found := short_answer(asked, first[n])) is not None), None)
+    # no short answer for a hedged one: "2009" in bold above "the documents may not answer
+    # this exactly" would be read as the answer ("When did Iran join BRICS?")
+    short = None if hedged else next(
+        (found for n in (sentences[0].citations if sentences else [])
+         if (found := short_answer(asked, first[n])) is not None), None)
     return Answer(question=asked.text, answer=_text(sentences, hedged), abstained=abstained,
                   hedged=hedged, backend=used, confidence=confidence, short_answer=short,
                   model_answerable=draft.verdict,
