@@ -31,9 +31,9 @@ def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float
 
 
 def features(question: Question, ranked: Sequence[Candidate], vocabulary: Container[str],
-             idf: Mapping[str, float]) -> dict[str, float]:
+             idf: Mapping[str, float], retrieval_score: float = 0.0) -> dict[str, float]:
     """The named features; `ranked` holds the candidates that fit the question's constraints
-    first, each group best first."""
+    first, each group best first; `retrieval_score` is the first passage's fused score."""
     q_words = list(question.words)
     content = list(question.content)
     unknown = unknown_to_corpus(question, vocabulary)
@@ -71,8 +71,36 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
                                   for n in specific) / len(specific)
                               if specific and ranked else 1.0),
         "kind_found": float(bool(ranked) and kind_found(question, ranked[0].text)),
+        **_spread(question, ranked),
+        "top_passage_score": retrieval_score,
         "asks_name": float(question.wants_name),
         "asks_definition": float(question.kind == "definition"),
         "why_how": float(question.why_how),
         "wants_number": float(question.wants_number),
     }
+
+
+def _spread(question: Question, ranked: Sequence[Candidate]) -> dict[str, float]:
+    """How the best sentence stands out: its lead over the best of another passage and over
+    the runner-up, the mean similarity of the best three, how many sentences hold what the
+    question asks for, and how much of the question (and of its names) the best sentence
+    covers on its own."""
+    if not ranked:
+        return dict.fromkeys(SPREAD, 0.0)
+    best = ranked[0]
+    by_score = sorted(ranked, key=lambda c: -c.score)
+    other = [c.score for c in ranked if c.passage != best.passage]
+    names = sorted(question.names)
+    return {
+        "gap_other_passage": best.score - (max(other) if other else 0.0),
+        "score_gap2": by_score[0].score - (by_score[1].score if len(by_score) > 1 else 0.0),
+        "names_in_best_only": (sum(named_in(n, set(best.words)) for n in names) / len(names)
+                               if names else 1.0),
+        "best_cov_own": coverage(list(question.words), with_synonyms(best.words)),
+        "n_fitting": float(sum(c.fits for c in ranked)),
+        "mean_top3_cos": sum(c.cosine for c in by_score[:3]) / len(by_score[:3]),
+    }
+
+
+SPREAD = ("gap_other_passage", "score_gap2", "names_in_best_only", "best_cov_own", "n_fitting",
+          "mean_top3_cos")

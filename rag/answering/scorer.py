@@ -43,7 +43,8 @@ def assess(query: Query, passages: list[Passage], settings: Settings) -> Assessm
     found = [replace(c, fits=can_answer(query.question, c.text))
              for c in candidates(query, passages, settings.extractive)]
     ranked = sorted(found, key=lambda c: (not c.fits, -c.score))
-    values = features(query.question, ranked, query.evidence.vocabulary, query.evidence.idf)
+    values = features(query.question, ranked, query.evidence.vocabulary, query.evidence.idf,
+                      passages[0].score if passages else 0.0)
     model = answerability(settings.index_dir)
     why = unmet(query.question, [c.text for c in ranked], [p.text for p in passages])
     return Assessment(ranked, values, model.confidence(values), why or model.outside(values))
