@@ -264,3 +264,21 @@ def test_the_sentence_holds_the_kind_of_answer_asked_for() -> None:
     assert not answerable.kind_found(who, "An SCO Energy Club was proposed in 2006.")
     assert definition_bonus("What does ECU stand for?",
                             "It formed the Eurasian Customs Union (ECU) in 2010.")
+
+
+def test_the_pipeline_runs_no_backend_by_name_and_parses_the_question_once() -> None:
+    """Issue 34: the gate is each backend's (no extractive backend run as the LLM's gate), and
+    the question string is parsed in one place."""
+    from pathlib import Path
+
+    import rag.answering.pipeline as pipeline
+
+    source = Path(pipeline.__file__).read_text(encoding="utf-8")
+    assert "ExtractiveBackend" not in source and source.count('"extractive"') == 1  # FALLBACK
+    answering = Path(pipeline.__file__).parent
+    parsers = [p.name for p in answering.rglob("*.py")
+               if "question_core" in p.read_text(encoding="utf-8")]
+    assert parsers == []
+    calls = [p.name for p in answering.rglob("*.py")
+             if "parse(clean_question" in p.read_text(encoding="utf-8")]
+    assert calls == ["pipeline.py"]
