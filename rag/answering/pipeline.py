@@ -111,7 +111,10 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     if not sentences and gate.model and settings.llm.fallback_extractive:
         notes.append(f"nothing the {used} model wrote survived verification; this answer is "
                      f"the {FALLBACK} backend's")
-        sentences, citations, _ = checked(get_backend(FALLBACK, settings).draft(query, passages))
+        # through the fallback's own gate: its threshold, not the LLM's (llm.gate may be off)
+        own = gate_for(FALLBACK, spec(FALLBACK).model_name(settings.llm), settings)
+        sentences, citations, _ = checked(_draft(get_backend(FALLBACK, settings), query,
+                                                 passages, own))
         used = FALLBACK
     done = time.perf_counter()
     confidence = query.assessment.confidence
