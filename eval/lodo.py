@@ -44,7 +44,7 @@ def outcomes(model: Answerability, x: np.ndarray, hard: np.ndarray) -> list[str]
         if stopped or model.outside(values) or confidence < model.threshold:
             found.append("abstained")
         else:
-            found.append("hedged" if confidence < max(model.confident, model.threshold)
+            found.append("hedged" if confidence < model.confident_from
                          else "confident")
     return found
 

@@ -73,6 +73,12 @@ class Answerability(BaseModel):
                                "extrapolate: an off-topic question can land in a "
                                "high-confidence leaf), and the answer is an abstention.")
 
+    @property
+    def confident_from(self) -> float:
+        """The confidence from which an answer is given with confidence (`confident`, but never
+        below `threshold`: no hedged band then)."""
+        return max(self.confident, self.threshold)
+
     def outside(self, values: dict[str, float]) -> str | None:
         """Why the question is outside what the model was fitted on, or None."""
         score = values.get("best_score", 0.0)

@@ -97,4 +97,4 @@ def gate_for(backend: str, model: str, settings: Settings) -> Gate:
     cfg = settings.llm
     return Gate(backend, model, threshold if cfg.gate or not model else None,
                 trust if cfg.trust_answerable is None else cfg.trust_answerable, found,
-                max(own.confident, own.threshold), own.contributions if own.features else None)
+                own.confident_from, own.contributions if own.features else None)

@@ -55,6 +55,9 @@ _LATER = re.compile(r"\b(?:in(?:to)? force|effect|effective|ratifi|enter(?:ed)?)
 _IN_CURRENCY = re.compile(r"\bin (?:US )?(euro|dollar|rouble|ruble|yuan)s?\b", re.I)
 
 
+_WANTS = {"when": "a date", "share": "an amount", "how_much": "an amount", "how_many": "a count"}
+
+
 @dataclass(frozen=True)
 class Question:
     """A question as every step reads it."""
@@ -69,7 +72,6 @@ class Question:
     numbers: frozenset[str]
     years: tuple[str, ...]  # years it names, each once
     dates: frozenset[str]  # date words it gives (years, months), lower-cased
-    wants: str  # what an answer must hold by the hard checks: "a date", "an amount", "a count"
     wants_name: bool  # its answer is a name (who, where, which country ...)
     wants_number: bool  # its answer is a number, date or amount
     counted: str | None  # the thing a "how many/much" question counts ("troops")
@@ -81,6 +83,11 @@ class Question:
     def why_how(self) -> bool:
         return self.kind == "why_how"
 
+    @property
+    def wants(self) -> str:
+        """What an answer must hold by the hard checks: "a date", "an amount", "a count"."""
+        return _WANTS.get(self.kind, "")
+
 
 def _kind(core: str) -> Kind:
     for kind, pattern in (("when", _WHEN), ("share", _SHARE), ("how_much", _HOW_MUCH),
@@ -89,14 +96,6 @@ def _kind(core: str) -> Kind:
         if pattern.search(core):
             return kind  # type: ignore[return-value]
     return "definition" if _DEFINITION.search(core) else "other"
-
-
-def _wants(core: str) -> str:
-    if _WHEN.search(core):
-        return "a date"
-    if _HOW_MUCH.search(core) or _SHARE.search(core):
-        return "an amount"
-    return "a count" if _HOW_MANY.search(core) else ""
 
 
 def _subject(definition: re.Match[str] | None) -> tuple[str, ...]:
@@ -115,7 +114,7 @@ def parse(text: str) -> Question:
         text=text, core=core, kind=_kind(core), words=words, content=content,
         names=frozenset(names(text)), numbers=frozenset(numbers(text)),
         years=tuple(dict.fromkeys(YEAR.findall(text))),
-        dates=frozenset(m.lower() for m in DATE.findall(text)), wants=_wants(core),
+        dates=frozenset(m.lower() for m in DATE.findall(text)),
         wants_name=bool(_WANTS_NAME.search(core)),
         wants_number=bool(_WANTS_NUMBER.search(core)),
         counted=counted.group(1) if counted else None,

@@ -62,7 +62,7 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
             span = passage.sentences[i]
             start, end = span.orig_start, span.orig_end
             vector = query.evidence.sentence_vector(passage.doc, start, end)
-            words = set(tokenize(text))
+            words = frozenset(tokenize(text))
             own_text = passage.text[span.start:span.end]
             if vector is None or len(words) < cfg.min_words or not (
                     context or passage.kind == "table" or _is_prose(own_text)) or (
@@ -70,8 +70,8 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
                 continue
             cosine = float(vector @ query.vector)
             around = heading | _before(passage, i)
-            own = coverage(question_words, with_synonyms(frozenset(words)))
-            more = coverage(question_words, with_synonyms(frozenset(words) | around)) - own
+            own = coverage(question_words, with_synonyms(words))
+            more = coverage(question_words, with_synonyms(words | around)) - own
             score = cosine + cfg.lexical_weight * (own + cfg.context_weight * more)
             if question.wants_number and _HAS_NUMBER.search(own_text):
                 score += cfg.number_bonus
@@ -79,7 +79,7 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
                 score += DEFINITION_BONUS
             elif question.kind in ("where", "who") and kind_found(question, own_text):
                 score += cfg.type_bonus
-            found.append(Candidate(score, cosine, number, i, text, frozenset(words),
+            found.append(Candidate(score, cosine, number, i, text, words,
                                    passage.chunk_id, passage.doc, start, end, context,
                                    passage_text=passage.text, passage_words=passage_words,
                                    context_words=around))

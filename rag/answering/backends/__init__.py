@@ -68,7 +68,8 @@ class Backend(Protocol):
 
 @runtime_checkable
 class Checked(Protocol):
-    """A backend that can tell, before it is asked, that its server cannot work."""
+    """A backend (or its chat model) that can tell, before the first question, that its server
+    cannot work."""
 
     def ready(self) -> None: ...
 

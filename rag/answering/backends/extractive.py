@@ -42,8 +42,4 @@ def _neighbour(candidate: Candidate, step: int, ranked: list[Candidate]) -> Cand
                  if c.passage == candidate.passage and c.index == candidate.index + step), None)
 
 
-def _describe(values: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in values.items())
-
-
 SPEC = BackendSpec("extractive", ExtractiveBackend)  # no LLM, nothing to install or reach

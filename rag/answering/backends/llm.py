@@ -16,9 +16,9 @@ import importlib
 import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
-from rag.answering.backends import Draft, DraftSentence, Message, Query, install_hint
+from rag.answering.backends import Checked, Draft, DraftSentence, Message, Query, install_hint
 from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
 from rag.answering.injection import blank_instructions
 from rag.answering.scorer import assess
@@ -46,13 +46,6 @@ class ChatModel(Protocol):
     """A backend's one method: stream the reply to `messages`, piece by piece."""
 
     def stream(self, messages: list[Message]) -> Iterator[str]: ...
-
-
-@runtime_checkable
-class Checked(Protocol):
-    """A chat model that can tell, before the first question, that its server cannot work."""
-
-    def ready(self) -> None: ...
 
 
 def build_messages(question: str, passages: list[Passage]) -> list[Message]:
