@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from rag.config import Settings
-from rag.web import app, choices
+from rag.web import app, choices, upload_panel
 from rag.web.render import conversation_html, sources_html
 
 COPY_JS = "(text) => { navigator.clipboard && navigator.clipboard.writeText(text); return []; }"
@@ -29,7 +29,8 @@ def route(backend: str, llm_asks: int, extractive_asks: int) -> tuple[Any, Any]:
     return llm_asks + 1, gr.skip()
 
 
-def build(settings: Settings) -> gr.Blocks:
+def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
+    """The page; `uploads`: documents may be added and removed from it (rag/web/upload_panel.py)."""
     docs = choices.documents(settings)  # model and index loaded once, before serving
     found = choices.availability(settings.llm)
     usable = [name for name, why in found.items() if why is None]
@@ -68,6 +69,7 @@ def build(settings: Settings) -> gr.Blocks:
                     status = gr.Markdown(choices.describe(found), elem_id="backend-status")
                     recheck = gr.Button("Check backends again", size="sm")
                     gr.Markdown(choices.calibrations(settings), elem_id="calibrations")
+                upload_panel.panel(settings, chosen_docs, uploads)
         inputs = [turns, chosen_docs, k, backend, model, base_url]
         outputs = [turns, conversation, sources, passages, plain, question]
 
