@@ -186,6 +186,10 @@ class LLMSettings(BaseModel):
                        "(`rag calibrate`), or for an uncalibrated model the extractive "
                        "backend's own abstention threshold. Off: only the hard checks and the "
                        "off-topic score floor stop a question before the model.")
+    condense: bool = Field(default=True, description="A follow-up question (one asked with "
+                           "the conversation's earlier turns) is rewritten by the model into a "
+                           "standalone question before retrieval (its own small prompt). Off: "
+                           "the rules the extractive backend uses (rag/answering/followup.py).")
     fallback_extractive: bool = Field(default=False, description="When nothing the model "
                                       "wrote survives verification, answer with the "
                                       "extractive backend instead of abstaining (and say so).")

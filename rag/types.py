@@ -146,9 +146,13 @@ class Answer:
     # answered, but the confidence is in the middle band: the text says the documents may not
     # answer exactly (rag/answering/bands.py)
     hedged: bool = False
+    # the question that was searched: the follow-up made standalone with the earlier turns
+    # ("When was it founded?" -> "When was the SCO founded?"); `question` when there were none
+    searched: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
+        return {"question": self.question, "searched": self.searched or self.question,
+                "answer": self.answer, "abstained": self.abstained,
                 "hedged": self.hedged, "short_answer": self.short_answer,
                 "model_answerable": self.model_answerable, "calibrated": self.calibrated,
                 "confidence": None if self.confidence is None else round(self.confidence, 4),

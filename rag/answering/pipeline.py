@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from llama_index.core.schema import QueryBundle
 
-from rag.answering.backends import Backend, Checked, Draft, Query, get_backend, spec
+from rag.answering.backends import (
+    Backend,
+    Checked,
+    Condenses,
+    Draft,
+    Query,
+    get_backend,
+    spec,
+)
 from rag.answering.citations import cite
 from rag.answering.compose import short_answer
+from rag.answering.followup import Turn, history_of, standalone
 from rag.answering.gate import Gate, gate_for
 from rag.answering.question import parse
 from rag.answering.scorer import assess
@@ -85,15 +95,29 @@ def _text(sentences: list[Sentence], hedged: bool) -> str:
     return f"{HEDGE} {said}" if hedged else said
 
 
+def searched_for(question: str, history: list[Turn], chosen: Backend, limit: int) -> str:
+    """The standalone question to search: the backend's own rewrite (an LLM's condense step),
+    else the rules of rag/answering/followup.py; the question itself without a history."""
+    if not history:
+        return question
+    rewrite = chosen.condense(question, history) if isinstance(chosen, Condenses) else None
+    return clean_question(rewrite or standalone(question, history), limit)
+
+
 def answer(question: str, k: int | None = None, docs: list[str] | None = None,
            backend: str | None = None, settings: Settings | None = None,
-           on_token: Callable[[str], None] | None = None) -> Answer:
+           on_token: Callable[[str], None] | None = None,
+           history: Sequence[Any] | None = None) -> Answer:
     """Answer `question` with verified citations, or abstain. `on_token` receives an LLM
-    backend's text as it streams (before verification)."""
+    backend's text as it streams (before verification). `history`: the conversation's earlier
+    turns, oldest first (question strings, {"question", "searched", "answer"} mappings or
+    Answers): a follow-up ("When was it founded?") is searched as a standalone question."""
     started = time.perf_counter()
     settings = settings or get_settings()
-    asked = parse(clean_question(question, settings.answer.max_question_chars))
+    limit = settings.answer.max_question_chars
+    typed = clean_question(question, limit)
     chosen = get_backend(backend or settings.llm.backend, settings)
+    asked = parse(searched_for(typed, history_of(history), chosen, limit))
     searcher, vector, passages = retrieve(asked.text, k or settings.answer.k, docs, settings)
     retrieved = time.perf_counter()
     query = Query(asked, vector, searcher, on_token)
@@ -126,8 +150,9 @@ def answer(question: str, k: int | None = None, docs: list[str] | None = None,
     short = None if hedged else next(
         (found for n in (sentences[0].citations if sentences else [])
          if (found := short_answer(asked, first[n])) is not None), None)
-    return Answer(question=asked.text, answer=_text(sentences, hedged), abstained=abstained,
-                  hedged=hedged, backend=used, confidence=confidence, short_answer=short,
+    return Answer(question=typed, searched=asked.text, answer=_text(sentences, hedged),
+                  abstained=abstained, hedged=hedged, backend=used, confidence=confidence,
+                  short_answer=short,
                   model_answerable=draft.verdict,
                   calibrated=gate.calibration is not None if gate.model else None,
                   sentences=sentences, citations=citations, retrieved=passages,

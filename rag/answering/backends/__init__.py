@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from rag.answering.assessment import Assessment
     from rag.answering.evidence import Evidence
+    from rag.answering.followup import Turn
     from rag.answering.question import Question
     from rag.config import LLMSettings, Settings
 
@@ -72,6 +73,14 @@ class Checked(Protocol):
     cannot work."""
 
     def ready(self) -> None: ...
+
+
+@runtime_checkable
+class Condenses(Protocol):
+    """A backend that rewrites a follow-up into a standalone question itself (an LLM's
+    condense step); None when it cannot, and the rules of rag/answering/followup.py apply."""
+
+    def condense(self, question: str, history: list[Turn]) -> str | None: ...
 
 
 Message = dict[str, str]  # one chat message: {"role": ..., "content": ...}

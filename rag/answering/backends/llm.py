@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from rag.answering.backends import Checked, Draft, DraftSentence, Message, Query, install_hint
 from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
+from rag.answering.followup import Turn
 from rag.answering.injection import blank_instructions
 from rag.answering.scorer import assess
 from rag.config import LLMSettings, Settings, get_settings
@@ -37,6 +38,15 @@ SYSTEM = (
     "Example. Question: When was the bank founded?\n"
     "Answer: The bank was founded in 1998 [2]. Its first head was Ivan Petrov [2][4]."
 )
+CONDENSE = (
+    "Rewrite the last question of a conversation so that it can be understood without the "
+    "conversation: replace pronouns and vague references (it, they, the organisation, and "
+    "what about ...?) with the names they refer to, and change nothing else. Reply with the "
+    "rewritten question only, on one line. If it already stands alone, repeat it unchanged.\n\n"
+    "Example. Conversation: Q: What is the Eurasian Economic Union? Last question: When was it "
+    "created?\nStandalone question: When was the Eurasian Economic Union created?"
+)
+_CONDENSED = re.compile(r"^\s*(?:standalone question|rewritten question|question)\s*:\s*", re.I)
 _MARKER_GROUP = re.compile(r"(?:\s*\[[^\[\]]{1,80}\])+")
 _MARKER = re.compile(r"\[([^\[\]]{1,80})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -91,6 +101,27 @@ def parse(text: str, passages: list[Passage]) -> Draft:
     return Draft(sentences, notes=notes)
 
 
+def condense_messages(question: str, history: list[Turn]) -> list[Message]:
+    """The condense prompt: the earlier turns (questions as searched, answers cut short) and
+    the follow-up."""
+    lines = [f"Q: {t.standalone}" + (f"\nA: {t.answer[:300]}" if t.answer else "")
+             for t in history]
+    user = ("Conversation:\n" + "\n".join(lines) + f"\nLast question: {question}\n"
+            "Standalone question:")
+    return [{"role": "system", "content": CONDENSE}, {"role": "user", "content": user}]
+
+
+def condensed(reply: str, question: str, limit: int) -> str | None:
+    """The model's rewrite, if it is one: a single line of question length, no citation
+    marker, sharing a word with the follow-up. None: the reply is not usable."""
+    lines = [line for line in reply.strip().splitlines() if line.strip()]
+    text = _CONDENSED.sub("", lines[0]).strip().strip('"“”') if lines else ""
+    shared = set(re.findall(r"\w+", text.lower())) & set(re.findall(r"\w+", question.lower()))
+    if not text or len(text) > min(limit, 3 * len(question) + 200) or _MARKER.search(text):
+        return None
+    return text if shared else None
+
+
 class LLMBackend:
     """An answer backend around a chat model: the structured path when the model can enforce
     a schema and `llm.structured` asks for it, else the free-text prompt and parser."""
@@ -106,6 +137,15 @@ class LLMBackend:
         reported as "the corpus does not answer"."""
         if isinstance(self.model, Checked):
             self.model.ready()
+
+    def condense(self, question: str, history: list[Turn]) -> str | None:
+        """The follow-up as a standalone question, written by the model (None: its reply was
+        not a usable question, or `llm.condense` is off; the caller then uses the rules)."""
+        if not self.cfg.condense:
+            return None
+        self.ready()
+        reply = "".join(self.model.stream(condense_messages(question, history)))
+        return condensed(reply, question, self.settings.answer.max_question_chars)
 
     def draft(self, query: Query, passages: list[Passage]) -> Draft:
         if not passages:
