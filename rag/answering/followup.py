@@ -40,14 +40,26 @@ _ASKS = re.compile(r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|
 _PERSONAL = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.I)
 _PRONOUN = re.compile(r"\b(?P<p>it|its|itself|they|them|their|theirs|themselves|he|him|his|she|"
                       r"her|hers)\b", re.I)
-_GENERIC = re.compile(r"\b(?:the|this|that|these|those)\s+(?P<noun>organi[sz]ations?|bloc|group|"
-                      r"grouping|union|alliance|body|bodies|treaty|treaties|agreement|summit|bank|"
-                      r"forum|institution|community|pact|charter|organi[sz]ation's|bloc's|"
-                      r"union's|alliance's|group's|treaty's)\b", re.I)
+_GENERIC = re.compile(r"\b(?:the|this|that|these|those)\s+(?P<noun>(?:organi[sz]ation|bloc|group|"
+                      r"grouping|union|alliance|body|institution|community|treaty|agreement|pact|"
+                      r"charter|declaration|partnership|initiative|forum|bank|council)(?:'s|’s)?)"
+                      r"(?!\w)", re.I)
+# generic nouns that stand for the conversation's organisation even when its name does not
+# hold them ("the bloc" for BRICS); any other ("the treaty") only for a name that holds it
+_ORGANISATION_NOUNS = frozenset(["organisation", "organization", "bloc", "group", "grouping",
+                                 "union", "alliance", "body", "institution", "community"])
 _DANGLING = re.compile(r"\b(?:join(?:ed)?|leave|left|sign(?:ed)?|ratif(?:y|ied)|found(?:ed)?|"
                        r"create[d]?|establish(?:ed)?|lead|led|head(?:ed)?|chair(?:ed)?|launch(?:ed)?|"
                        r"set up|withdraw|withdrew|quit|enter(?:ed)?|accede[d]?|belong)\s*[?.!]*$",
                        re.I)
+_CONTEXT = re.compile(r"\s\((.+\?)\)$")  # "Q2? (Q1?)": the previous question as context
+_POSSESSIVES = frozenset(["its", "their", "theirs", "his", "hers"])
+# a pointer at an event or place of the previous turn: the subject alone does not find it
+_EVENT = re.compile(r"\b(?:there|then|that (?:year|time|day|month|summit|conflict|crisis|meeting|"
+                    r"visit|speech|address|war|decision|proposal|plan|document|event)|the (?:same "
+                    r"year|summit|draft|proposal|document|conflict|crisis|meeting|visit|speech|"
+                    r"address|plan|project|programme|program|partnership|initiative|idea|"
+                    r"declaration|strategy))\b", re.I)
 _VERBISH = re.compile(r"(?:ed|ing)$|^(?:do|be|have|mean|happen|exist|work|begin|start|end)$", re.I)
 
 
@@ -122,18 +134,23 @@ def spans(text: str) -> list[Span]:
     return found
 
 
-def _subject(history: list[Turn], personal: bool) -> Span | None:
-    """What the latest turns are about: an organisation first (the usual "it"); for "he/she",
-    a person the latest answer or question names."""
+def _organisation(history: list[Turn]) -> Span | None:
+    """What "it", "its" or "the organisation" stands for: the first organisation named by the
+    latest question that names one."""
     for turn in reversed(history):
-        if personal:
-            people = [s for s in spans(turn.answer) + spans(turn.standalone) if s.person]
-            if people:
-                return people[0]
-        named = spans(turn.standalone)
-        organisations = [s for s in named if s.organisation]
-        if organisations or named:
-            return (organisations or named)[0]
+        found = [s for s in spans(_core(turn.standalone)) if s.organisation]
+        if found:
+            return found[0]
+    return None
+
+
+def _person(history: list[Turn]) -> Span | None:
+    """What "he" or "she" stands for: a person the latest questions name (not the answers:
+    their first capitalised words are as often a heading as a person)."""
+    for turn in reversed(history):
+        found = [s for s in spans(_core(turn.standalone)) if s.person]
+        if found:
+            return found[0]
     return None
 
 
@@ -149,21 +166,46 @@ def _possessive(name: str) -> str:
     return f"{name}’" if name.endswith("s") else f"{name}’s"
 
 
-def _replace_pronouns(question: str, subject: Span, person: Span | None) -> str:
-    """Each pronoun becomes its subject's name: "he/his/she/her" the person (when one was
-    named), any other pronoun or generic noun the conversation's subject."""
-    name = _named(subject)
+def _holding(noun: str, named: list[Span]) -> Span | None:
+    """The latest name that holds the generic noun ("the treaty": "the Astana Treaty")."""
+    stem = noun.replace("organis", "organiz")
+    return next((s for s in named if stem in s.text.lower().replace("organis", "organiz")),
+                None)
+
+
+def _replace_pronouns(question: str, organisation: Span | None, person: Span | None,
+                      named: list[Span]) -> tuple[str, bool]:
+    """Each pronoun or generic noun replaced by the name it stands for ("he/his/she/her": the
+    person, "the treaty": the latest name holding "treaty", any other: the organisation), and
+    whether every one of them was. `named`: the earlier questions' names, latest first."""
+    missing = False
+
+    def name_for(word: str) -> str | None:
+        nonlocal missing
+        span = person if _PERSONAL.fullmatch(word) else organisation
+        if span is None:
+            missing = True
+            return None
+        return _named(span)
 
     def swap(match: re.Match[str]) -> str:
-        word = match.group("p").lower()
-        own = _named(person) if person is not None and _PERSONAL.fullmatch(word) else name
-        if word in ("its", "their", "theirs", "his", "hers"):
-            return _possessive(own)
-        return own
+        word = match.group("p")
+        name = name_for(word.lower())
+        if name is None:
+            return word
+        return _possessive(name) if word.lower() in _POSSESSIVES else name
 
-    replaced = _GENERIC.sub(lambda m: _possessive(name) if m.group("noun").endswith("'s")
-                            else name, question)
-    return _PRONOUN.sub(swap, replaced)
+    def generic(match: re.Match[str]) -> str:
+        nonlocal missing
+        noun = re.sub(r"['’]s$", "", match.group("noun")).lower()
+        span = _holding(noun, named) or (organisation if noun in _ORGANISATION_NOUNS else None)
+        if span is None:
+            missing = True
+            return match.group(0)
+        possessive = noun != match.group("noun").lower()
+        return _possessive(_named(span)) if possessive else _named(span)
+
+    return _PRONOUN.sub(swap, _GENERIC.sub(generic, question)), not missing
 
 
 def _ellipsis(question: str, previous: str) -> str | None:
@@ -206,24 +248,43 @@ def _with_subject(question: str, subject: Span) -> str:
 
 def standalone(question: str, history: Sequence[Turn]) -> str:
     """The question to search for: `question` made to stand alone with the earlier turns'
-    subject, or `question` itself when it names its own or there is no earlier turn."""
+    names, or `question` itself when it names its own subject or there is no earlier turn.
+    When the rules cannot tell what a pronoun stands for, or the question points at an event
+    of the previous turn ("that summit", "there"), the previous question is added in brackets
+    as context for retrieval."""
     turns = list(history)
     if not turns:
         return question
-    elliptical = _ellipsis(question, turns[-1].standalone)
+    previous = turns[-1].standalone
+    elliptical = _ellipsis(question, _core(previous))
     if elliptical is not None:
         return elliptical
     body = _LEAD.sub("", question) or question
-    subject = _subject(turns, personal=False)
-    if subject is None:
-        return question
+    organisation = _organisation(turns)
     if _PRONOUN.search(body) or _GENERIC.search(body):
-        person = _subject(turns, personal=True) if _PERSONAL.search(body) else None
-        if person is not None and not person.person:
-            person = None
-        return _replace_pronouns(body, subject, person)
-    own = spans(body)
-    if not own or (_DANGLING.search(body) and not any(s.organisation for s in own)
-                   and subject.organisation):
-        return _with_subject(body, subject)
-    return question
+        person = _person(turns) if _PERSONAL.search(body) else None
+        named = [s for t in reversed(turns) for s in spans(_core(t.standalone))]
+        rewritten, certain = _replace_pronouns(body, organisation, person, named)
+    elif not spans(body) or (_DANGLING.search(body) and organisation is not None
+                             and not any(s.organisation for s in spans(body))):
+        # "What strategy document was adopted?": the subject, and the previous question for
+        # what else the question leaves out
+        rewritten = body if organisation is None else _with_subject(body, organisation)
+        certain = False
+    else:
+        return question
+    if not certain or _EVENT.search(body):
+        return f"{rewritten.rstrip()} ({_flat(previous)})"
+    return rewritten
+
+
+def _core(searched: str) -> str:
+    """A searched question without the context added in brackets."""
+    match = _CONTEXT.search(searched)
+    return searched[:match.start()] if match else searched
+
+
+def _flat(searched: str) -> str:
+    """A searched question and its context, one level: "Q2 (Q1)" -> "Q2 Q1"."""
+    match = _CONTEXT.search(searched)
+    return f"{searched[:match.start()]} {match.group(1)}" if match else searched
