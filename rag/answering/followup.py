@@ -267,10 +267,10 @@ def standalone(question: str, history: Sequence[Turn]) -> str:
         rewritten, certain = _replace_pronouns(body, organisation, person, named)
     elif not spans(body) or (_DANGLING.search(body) and organisation is not None
                              and not any(s.organisation for s in spans(body))):
-        # "What strategy document was adopted?": the subject, and the previous question for
-        # what else the question leaves out
+        # "When did India join?" -> "... join the SCO?"; "What strategy document was
+        # adopted?": the subject, and the previous question for what else it leaves out
         rewritten = body if organisation is None else _with_subject(body, organisation)
-        certain = False
+        certain = organisation is not None and bool(_DANGLING.search(body))
     else:
         return question
     if not certain or _EVENT.search(body):

@@ -26,6 +26,7 @@ from rag.web.keyrule import page_llm
 from rag.web.render import (
     Turn,
     conversation_html,
+    history,
     passages_html,
     plain_text,
     source_block,
@@ -43,7 +44,7 @@ EXAMPLES = ["When was the SCO founded?",
 
 
 def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | None,
-                  backend: str) -> Iterator[str | Answer]:
+                  backend: str, earlier: list[Answer] | None = None) -> Iterator[str | Answer]:
     """Yields the model's text so far while it writes, then the verified Answer."""
     tokens: queue.Queue[str | None] = queue.Queue()
     result: dict[str, Any] = {}
@@ -51,7 +52,7 @@ def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | N
     def work() -> None:
         try:
             result["answer"] = answer(question, k=k, docs=docs, backend=backend,
-                                      settings=settings, on_token=tokens.put)
+                                      settings=settings, on_token=tokens.put, history=earlier)
         except BaseException as err:  # handed to the caller's thread below
             result["error"] = err
         finally:
@@ -78,13 +79,15 @@ def _settings_for(base: Settings, model: str, base_url: str,
 
 def ask(settings: Settings, question: str, turns: list[Turn], docs: list[str], k: float,
         backend: str, model: str, base_url: str) -> Iterator[tuple[Any, ...]]:
+    earlier = history(turns)  # a follow-up is searched with the conversation's earlier turns
     turns = [*turns, Turn(question=question or "")]
     turn, index = turns[-1], len(turns) - 1
     searcher = get_searcher(settings)
     try:
         _still_indexed(docs or [], searcher)
         chosen = _settings_for(settings, model, base_url, backend)
-        for item in stream_answer(chosen, question or "", int(k), docs or None, backend):
+        for item in stream_answer(chosen, question or "", int(k), docs or None, backend,
+                                  earlier):
             if isinstance(item, Answer):
                 turn.answer = item
                 turn.sources = [source_block(index, c, searcher) for c in item.citations]
@@ -124,6 +127,25 @@ def _shown(value: object) -> str:
     return f"{kind} ({text[:60]}{'...' if len(text) > 60 else ''})"
 
 
+def api_history(earlier: Any) -> list[dict[str, str]] | None:
+    """The API's `history`: null, or a list of earlier turns, oldest first, each a question
+    string or an object with a "question" string (and optionally "searched" and "answer",
+    as `rag ask --json` gives them)."""
+    if earlier is None:
+        return None
+    fields = ("question", "searched", "answer")
+    if not isinstance(earlier, list) or len(earlier) > 50 or not all(
+            isinstance(t, str) or (isinstance(t, dict) and isinstance(t.get("question"), str)
+                                   and all(isinstance(t.get(f, ""), str | None) for f in fields))
+            for t in earlier):
+        raise UsageError("history must be a list (at most 50) of earlier questions, oldest "
+                         "first: strings, or objects with a \"question\" string and optionally "
+                         f"\"searched\" and \"answer\" (as the API returns them); got "
+                         f"{_shown(earlier)}")
+    return [{"question": t} if isinstance(t, str) else
+            {f: t.get(f) or "" for f in fields} for t in earlier]
+
+
 def api_arguments(question: Any, k: Any, docs: Any) -> tuple[str, int, list[str] | None]:
     """The API's arguments checked: a question string, k a whole number within
     AnswerSettings.k's bounds, docs null or a list of document ids (strings)."""
@@ -141,13 +163,14 @@ def api_arguments(question: Any, k: Any, docs: Any) -> tuple[str, int, list[str]
     return question, k, docs or None
 
 
-def api_answer(settings: Settings, question: Any, k: Any = 5,
-               docs: Any = None) -> dict[str, Any]:
+def api_answer(settings: Settings, question: Any, k: Any = 5, docs: Any = None,
+               earlier: Any = None) -> dict[str, Any]:
     """The `rag ask --json` object (for API clients), or {"error": message}. Any argument
     may arrive (the schema does not bind a client), so each is checked here."""
     try:
         question, k, docs = api_arguments(question, k, docs)
-        return answer(question, k=k, docs=docs, settings=settings).to_dict()
+        return answer(question, k=k, docs=docs, settings=settings,
+                      history=api_history(earlier)).to_dict()
     except RagError as err:
         return {"error": str(err)}
     except Exception:  # never a stack trace for a client; the log has it

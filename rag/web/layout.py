@@ -48,6 +48,7 @@ def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
                 with gr.Row():
                     submit = gr.Button("Ask", variant="primary", elem_id="ask")
                     copy = gr.Button("Copy answer with references", elem_id="copy")
+                    new = gr.Button("New conversation", elem_id="new-conversation")
                 gr.Examples(app.EXAMPLES, inputs=question, label="Examples")
                 plain = gr.Textbox(label="Answer with references (plain text)", lines=4,
                                    interactive=False, buttons=["copy"], elem_id="plain")
@@ -76,11 +77,15 @@ def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
         def ask(question: str, *rest: Any) -> Iterator[tuple[Any, ...]]:
             yield from app.ask(settings, question, *rest)
 
-        def answer(question: Any, k: Any = 5, docs: Any = None) -> dict[str, Any]:
+        def answer(question: Any, k: Any = 5, docs: Any = None,
+                   history: Any = None) -> dict[str, Any]:
             """Answer a question (a string); k: passages retrieved, a whole number from 1 to
-            50; docs: a list of document ids, or null for all. Returns the `rag ask --json`
-            object, or {"error": "what is wrong"}."""
-            return app.api_answer(settings, question, k, docs)
+            50; docs: a list of document ids, or null for all; history: the conversation's
+            earlier turns, oldest first (question strings, or the objects this API returned),
+            so that a follow-up ("When was it founded?") is searched as a standalone question
+            (returned as "searched"). Returns the `rag ask --json` object, or {"error": "what
+            is wrong"}."""
+            return app.api_answer(settings, question, k, docs, history)
 
         def documents() -> Any:
             return gr.update(choices=choices.documents(settings))
@@ -94,6 +99,9 @@ def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
                          concurrency_limit=ASKING, concurrency_id=group)
         page.load(documents, None, chosen_docs, api_visibility="private")
         copy.click(None, [plain], None, js=COPY_JS)
+        # follow-ups read the earlier turns: a new topic starts from none
+        new.click(lambda: ([], conversation_html([]), sources_html([]), "", ""), None,
+                  [turns, conversation, sources, passages, plain], api_visibility="private")
         recheck.click(functools.partial(app.check_backends, settings), [model, base_url],
                       [backend, status], api_visibility="private")
         # The API answers with the configured backend: an LLM one shares the page's LLM slots.

@@ -26,6 +26,7 @@ CSS = """
 #sources mark { background: #ffe066; color: #000; padding: 0 2px; }
 .turn { margin-bottom: 1.2em; }
 .q { font-weight: 600; margin-bottom: .3em; }
+.searched { font-size: .85em; color: var(--body-text-color-subdued); margin: -.2em 0 .3em; }
 .a a.cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .a.abstained { color: #a15c00; }
 .a.hedged { border-left: 4px dashed #a15c00; padding-left: 8px; background: #fff8ec; }
@@ -81,7 +82,20 @@ def conversation_html(turns: list[Turn]) -> str:
     if not turns:
         return '<div class="meta">Ask a question about the corpus, or click an example.</div>'
     return "".join(f'<div class="turn"><div class="q">Q: {esc(t.question)}</div>'
-                   f"{_answer_html(i, t)}</div>" for i, t in enumerate(turns))
+                   f"{_searched_html(t)}{_answer_html(i, t)}</div>" for i, t in enumerate(turns))
+
+
+def _searched_html(turn: Turn) -> str:
+    """A follow-up's standalone question, when it was searched for instead of the text typed."""
+    a = turn.answer
+    if a is None or not a.searched or a.searched == a.question:
+        return ""
+    return f'<div class="searched">Searched for: {esc(a.searched)}</div>'
+
+
+def history(turns: list[Turn]) -> list[Answer]:
+    """The earlier turns a follow-up reads: those that were answered (or abstained)."""
+    return [t.answer for t in turns if t.answer is not None]
 
 
 def _page_html(c: Citation, searcher: Searcher) -> str:
