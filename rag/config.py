@@ -201,6 +201,20 @@ class AnswerSettings(BaseModel):
                                     "refused with a clear error.")
 
 
+class UISettings(BaseModel):
+    title: str | None = Field(default=None, description="The page's title. Unset: the "
+                              "corpus's (metadata.toml's [corpus] title), else \"Document Q&A\".")
+    description: str | None = Field(default=None, description="The one line under the title. "
+                                    "Unset: the corpus's ([corpus] description), else one "
+                                    "made from the number and titles of the documents.")
+    examples: list[str] = Field(default_factory=list, description="Example questions to offer "
+                                "([corpus] examples are added, then questions made from the "
+                                "corpus's abbreviations); only those the default backend "
+                                "answers confidently on this corpus are shown.")
+    example_count: int = Field(default=5, ge=0, le=20, description="Most example questions "
+                               "shown.")
+
+
 class EvalSettings(BaseModel):
     gold: Path = Field(default=Path("eval/gold.jsonl"), description="Gold question set that "
                        "`rag eval` scores (schema: eval/README.md).")
@@ -248,6 +262,8 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Answer backend and its "
                              "model.")
     eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation harness.")
+    ui: UISettings = Field(default_factory=UISettings, description="The web page's title, "
+                           "description and example questions.")
 
     @classmethod
     def settings_customise_sources(

@@ -7,10 +7,19 @@ from typing import Any
 import pytest
 
 import rag
+from rag.config import get_settings
 from rag.types import HEDGE
-from rag.web.app import EXAMPLES
+from rag.web.front import corpus_meta
+from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.slow
+
+
+EXAMPLES = corpus_meta(get_settings(corpus_dir=CORPUS)).examples
+
+
+def test_the_seed_corpus_offers_five_examples() -> None:
+    assert len(EXAMPLES) == 5
 
 
 @pytest.mark.parametrize("question", EXAMPLES)

@@ -62,6 +62,8 @@ def load_metadata(corpus_dir: Path, filename: str) -> dict[str, DocMeta]:
         raise UsageError(f"cannot read {path}: {problem}. Fix the file or remove it.") from err
     meta = {}
     for doc, entry in raw.items():
+        if doc == "corpus":  # the corpus as a whole (rag/web/front.py), not a file
+            continue
         try:
             meta[doc] = DocMeta.model_validate(entry)
         except ValidationError as err:

@@ -34,13 +34,6 @@ from rag.web.render import (
 )
 
 log = logging.getLogger("rag.web")
-# Plain first questions the default backend answers with confidence on the seed corpus
-# (tests/test_examples.py checks it); from the dev split's newcomer questions.
-EXAMPLES = ["When was the SCO founded?",
-            "What is the EAEU?",
-            "Where is the SCO's anti-terrorism structure based?",
-            "When did Uzbekistan join the CSTO?",
-            "What did Narendra Modi tell Putin in Samarkand?"]
 
 
 def stream_answer(settings: Settings, question: str, k: int, docs: list[str] | None,

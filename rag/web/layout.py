@@ -15,10 +15,16 @@ import gradio as gr
 
 from rag.config import Settings
 from rag.web import app, choices, upload_panel
+from rag.web.front import front
 from rag.web.render import conversation_html, sources_html
 
 COPY_JS = "(text) => { navigator.clipboard && navigator.clipboard.writeText(text); return []; }"
 ASKING = 4  # questions answered at once per group (extractive; LLM-backed)
+
+
+def _markdown(text: str) -> str:
+    """Settings or corpus text shown as plain text inside the page's Markdown."""
+    return "".join(f"\\{ch}" if ch in "\\`*_{}[]()#+-.!|<>&" else ch for ch in text)
 
 
 def route(backend: str, llm_asks: int, extractive_asks: int) -> tuple[Any, Any]:
@@ -35,21 +41,24 @@ def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
     found = choices.availability(settings.llm)
     usable = [name for name, why in found.items() if why is None]
     default = settings.llm.backend if settings.llm.backend in usable else "extractive"
-    with gr.Blocks(title="Policy papers Q&A") as page:
-        gr.Markdown("# Policy papers Q&A\nAnswers from five papers on Russia and multilateral "
-                    "organisations. Every sentence cites its source; click a marker to read it.")
+    shown = front(settings)  # title, description, examples: from settings or the corpus
+    with gr.Blocks(title=shown.title) as page:
+        gr.Markdown(f"# {_markdown(shown.title)}\n{_markdown(shown.description)} Every "
+                    "sentence cites its source; click a marker to read it.", elem_id="header")
         turns = gr.State([])
         llm_asks, extractive_asks = gr.State(0), gr.State(0)
         with gr.Row():
             with gr.Column(scale=3):
                 conversation = gr.HTML(conversation_html([]), elem_id="conversation")
-                question = gr.Textbox(label="Question", placeholder="Ask about the EAEU, SCO, "
-                                      "BRICS, CSTO, ...", elem_id="question", max_length=2000)
+                question = gr.Textbox(label="Question", placeholder="Ask about the documents; "
+                                      "a follow-up may say \"it\" or \"they\"",
+                                      elem_id="question", max_length=2000)
                 with gr.Row():
                     submit = gr.Button("Ask", variant="primary", elem_id="ask")
                     copy = gr.Button("Copy answer with references", elem_id="copy")
                     new = gr.Button("New conversation", elem_id="new-conversation")
-                gr.Examples(app.EXAMPLES, inputs=question, label="Examples")
+                if shown.examples:
+                    gr.Examples(shown.examples, inputs=question, label="Examples")
                 plain = gr.Textbox(label="Answer with references (plain text)", lines=4,
                                    interactive=False, buttons=["copy"], elem_id="plain")
                 with gr.Accordion("Retrieved passages", open=False):
