@@ -40,6 +40,7 @@ def main() -> int:
         settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
         from starlette.middleware import Middleware
 
+        from rag.web import fonts
         from rag.web.guard import MAX_UPLOAD, Guard, startup_note
         from rag.web.layout import build
         from rag.web.render import CSS
@@ -56,6 +57,7 @@ def main() -> int:
     smoke = bool(os.environ.get("RAG_UI_SMOKE_TEST"))
     page.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=False, css=CSS,
+        theme=fonts.theme(),  # bundled fonts: Gradio's weight-600 file lacks most letters
         footer_links=["api"], show_error=False, quiet=True, prevent_thread_lock=smoke,
         max_file_size=MAX_UPLOAD,  # no upload is accepted (guard.py); Gradio's own limit too
         app_kwargs={"middleware": [Middleware(Guard, rules=rules)]})  # serves the PDF links
