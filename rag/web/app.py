@@ -7,7 +7,9 @@ the page, never a stack trace.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import logging
 import queue
 import threading
@@ -21,7 +23,7 @@ from rag.config import AnswerSettings, Settings
 from rag.errors import RagError, UsageError
 from rag.retrieval.searcher import Searcher, get_searcher
 from rag.types import Answer
-from rag.web import choices
+from rag.web import choices, export
 from rag.web.keyrule import page_llm
 from rag.web.render import (
     Turn,
@@ -170,6 +172,27 @@ def api_answer(settings: Settings, question: Any, k: Any = 5, docs: Any = None,
         log.exception("answering %r through the API failed", question)
         return {"error": "something went wrong while answering; the server log has the "
                          "details"}
+
+
+EXPORTS = (("conversation.md", "text/markdown", "The conversation (Markdown, numbered "
+             "bibliography)"), ("references.bib", "application/x-bibtex", "Cited sources "
+             "(BibTeX)"), ("references.json", "application/json", "Cited sources (CSL-JSON)"))
+
+
+def export_links(settings: Settings, turns: list[Turn]) -> str:
+    """Download links for the conversation and its cited sources (rag/web/export.py), as data:
+    URLs: the files are made for this visitor and never stored on the server, so no file route
+    is opened for them (rag/web/guard.py serves only the corpus's documents)."""
+    exchanges = export.exchanges_of(turns)
+    if not exchanges:
+        return '<div class="meta">Nothing to export yet: ask a question first.</div>'
+    searcher = get_searcher(settings)
+    texts = [export.markdown(exchanges, searcher), export.bibtex(exchanges, searcher),
+             json.dumps(export.csl_json(exchanges, searcher), indent=2, ensure_ascii=False)]
+    links = [f'<a download="{name}" href="data:{kind};charset=utf-8;base64,'
+             f'{base64.b64encode(text.encode()).decode()}">{html.escape(label)}</a>'
+             for (name, kind, label), text in zip(EXPORTS, texts, strict=True)]
+    return '<div class="exports">Download: ' + " · ".join(links) + "</div>"
 
 
 def check_backends(settings: Settings, model: str, base_url: str) -> tuple[Any, str]:

@@ -57,6 +57,8 @@ def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
                     submit = gr.Button("Ask", variant="primary", elem_id="ask")
                     copy = gr.Button("Copy answer with references", elem_id="copy")
                     new = gr.Button("New conversation", elem_id="new-conversation")
+                    save = gr.Button("Export conversation", elem_id="export")
+                exported = gr.HTML("", elem_id="exports")
                 if shown.examples:
                     gr.Examples(shown.examples, inputs=question, label="Examples")
                 plain = gr.Textbox(label="Answer with references (plain text)", lines=4,
@@ -108,9 +110,12 @@ def build(settings: Settings, uploads: bool = False) -> gr.Blocks:
                          concurrency_limit=ASKING, concurrency_id=group)
         page.load(documents, None, chosen_docs, api_visibility="private")
         copy.click(None, [plain], None, js=COPY_JS)
+        save.click(functools.partial(app.export_links, settings), [turns], [exported],
+                   api_visibility="private")
         # follow-ups read the earlier turns: a new topic starts from none
-        new.click(lambda: ([], conversation_html([]), sources_html([]), "", ""), None,
-                  [turns, conversation, sources, passages, plain], api_visibility="private")
+        new.click(lambda: ([], conversation_html([]), sources_html([]), "", "", ""), None,
+                  [turns, conversation, sources, passages, plain, exported],
+                  api_visibility="private")
         recheck.click(functools.partial(app.check_backends, settings), [model, base_url],
                       [backend, status], api_visibility="private")
         # The API answers with the configured backend: an LLM one shares the page's LLM slots.
