@@ -66,10 +66,11 @@ def folds_of(ids: list[str], folds: int) -> dict[str, int]:
 def verifier_rows(items: list[GoldItem]) -> list[tuple[str, str, bool, float, float, bool]]:
     """(id, kind, expected, lexical, similarity, hard-rule failure) per perturbation case."""
     searcher = get_searcher(get_settings())
-    verifier = Verifier(searcher.embedder, searcher.sources)
+    verifier = Verifier(searcher.embedder, searcher.sources, searcher.vocabulary_terms)
     rows = []
-    for c in perturbation_cases(items):
-        lexical = support(c.text, list(c.quotes), None, searcher.sources(list(c.docs)))
+    for c in perturbation_cases(items, searcher.vocabulary_terms):
+        lexical = support(c.text, list(c.quotes), None, searcher.sources(list(c.docs)),
+                          searcher.vocabulary_terms)
         similarity = verifier.similarity(c.text, c.quotes) or 0.0
         rows.append((c.id, c.kind, c.expect_ok, lexical.score, similarity, bool(lexical.missing)))
     return rows

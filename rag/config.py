@@ -246,6 +246,13 @@ class Settings(BaseSettings):
         description="File inside the corpus folder giving title, authors, year and venue of "
         "each document. Optional: without it, sources are named by file name.",
     )
+    vocabulary_file: str = Field(
+        default="vocabulary.toml",
+        description="File inside the corpus folder with the corpus's own abbreviations "
+        "([abbreviations] SCO = [\"Shanghai Cooperation Organization\"]) and names that stand "
+        "for each other ([aliases] Russia = [\"Moscow\"]), added to the abbreviations learned "
+        "from the documents. Optional.",
+    )
     max_document_mb: float = Field(
         default=10.0, gt=0,
         description="Largest document file ingest reads, in MB; bigger files are skipped with a "

@@ -18,6 +18,7 @@ from collections.abc import Container
 from rag.answering.question import DATE, YEAR, Question
 from rag.text.names import name_tokens, named_in, names, numbers
 from rag.text.tokens import tokenize
+from rag.text.vocab import NO_VOCABULARY, Vocabulary
 
 _AMOUNT = re.compile(r"[$€£]\s?\d|\d\s?(?:%|percent|per cent)|\b(?:thousand|million|billion|"
                      r"trillion|percent|half|third|quarter)\b", re.I)
@@ -40,7 +41,8 @@ def unknown_to_corpus(question: Question, vocabulary: Container[str]) -> list[st
     return specific or (words if len(words) > MAX_UNKNOWN_WORDS else [])
 
 
-def name_found(question: Question, sentence: str) -> bool:
+def name_found(question: Question, sentence: str,
+               vocabulary: Vocabulary = NO_VOCABULARY) -> bool:
     """A question asking for a name ("Who ...", "In which city ...") finds one in `sentence`
     that the question does not already name; any other question: True. A soft signal ("the
     second Russia-ASEAN summit has yet to be convened" holds every word of "In which city was
@@ -49,7 +51,7 @@ def name_found(question: Question, sentence: str) -> bool:
     if not question.wants_name:
         return True
     asked = name_tokens(question.text)
-    return any(not named_in(n, asked) for n in names(sentence))
+    return any(not named_in(n, asked, vocabulary) for n in names(sentence))
 
 
 def counted_found(question: Question, sentence: str) -> bool:
@@ -109,7 +111,8 @@ _PLACE = re.compile(r"\b(?:in|at|to|from|near)\s+(?:the\s+)?([A-Z][\w-]+(?:\s+[A
 _PERSON = re.compile(r"\b([A-Z][a-z]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][a-z]+)+)\b")
 
 
-def kind_found(question: Question, sentence: str) -> bool:
+def kind_found(question: Question, sentence: str,
+               vocabulary: Vocabulary = NO_VOCABULARY) -> bool:
     """The sentence holds the kind of thing the question asks for, beyond the hard checks: a
     place the question does not name for "where" ("based in Tashkent"), a person's name for
     "who" (two capitalised words). Other kinds: True (their checks are `can_answer`'s)."""
@@ -120,4 +123,4 @@ def kind_found(question: Question, sentence: str) -> bool:
         found = _PERSON.findall(sentence)
     else:
         return True
-    return any(not named_in(n, asked) for n in found)
+    return any(not named_in(n, asked, vocabulary) for n in found)

@@ -24,7 +24,8 @@ Span = tuple[Passage, int, int]
 
 def _best_sentence(text: str, passage: Passage, evidence: Evidence) -> Span:
     original = evidence.original(passage.doc)
-    scored = [(support(text, [original[s.orig_start:s.orig_end]]), s.orig_start, s.orig_end)
+    scored = [(support(text, [original[s.orig_start:s.orig_end]],
+                       vocabulary=evidence.vocabulary_terms), s.orig_start, s.orig_end)
               for s in passage.sentences]
     best = max(scored, key=lambda t: t[0].score, default=None)
     if best is None or not best[0].ok:
@@ -62,7 +63,8 @@ def check(draft: DraftSentence, spans: list[Span], evidence: Evidence) -> Suppor
         return Support(score=0.0, ok=False, missing=["(the cited text is an instruction)"])
     similarity = 1.0 if draft.exact else _similarity(draft.text, quotes, evidence)
     docs = list(dict.fromkeys(p.doc for p, _, _ in spans))
-    return support(draft.text, quotes, similarity, evidence.sources(docs))
+    return support(draft.text, quotes, similarity, evidence.sources(docs),
+                   evidence.vocabulary_terms)
 
 
 def _why(text: str, verdict: Support | None) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from rag.answering.assessment import Candidate
 from rag.answering.question import Question
 from rag.text.tokens import tokenize
-from rag.text.vocab import name_aliases
+from rag.text.vocab import NO_VOCABULARY, Vocabulary
 
 _COPULA = re.compile(r"\b(?:is|are|was|were|refers to|means)\b")
 _LEANS_BACK = re.compile(r"^(?:that is why|this is why|this|that|thus|therefore|hence|as a "
@@ -33,7 +33,8 @@ _SHORT = [re.compile(p) for p in (
 )]
 
 
-def definition_bonus(question: Question, text: str) -> bool:
+def definition_bonus(question: Question, text: str,
+                     vocabulary: Vocabulary = NO_VOCABULARY) -> bool:
     """Does `text` define the subject of a "What is X?" question? X (or another name of it:
     SCO / Shanghai Cooperation Organization) opens the sentence and a copula follows soon:
     "The SCO is ...", "The Shanghai Cooperation Organisation (SCO), ..., is ..."."""
@@ -45,7 +46,7 @@ def definition_bonus(question: Question, text: str) -> bool:
     opening = tokenize(" ".join(text.split()[:len(subject) + 3]))
     forms = [frozenset(subject)]
     if len(subject) == 1:
-        forms += name_aliases().get(subject[0], [])
+        forms += vocabulary.other_names(subject[0])
     return any(form <= set(opening[:len(form) + 1]) for form in forms)
 
 

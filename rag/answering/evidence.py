@@ -14,6 +14,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from rag.text.vocab import Vocabulary
+
 Vector = npt.NDArray[np.float32]
 
 
@@ -21,6 +23,12 @@ class Evidence(Protocol):
     @property
     def vocabulary(self) -> Container[str]:
         """The index's terms (after tokenizing), for "is this word known at all"."""
+        ...
+
+    @property
+    def vocabulary_terms(self) -> Vocabulary:
+        """The corpus's abbreviations and names that stand for each other (learned from its
+        texts and its vocabulary.toml), for "does this text name that name"."""
         ...
 
     @property

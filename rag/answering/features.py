@@ -17,7 +17,7 @@ from rag.answering.answerable import counted_found, kind_found, name_found, unkn
 from rag.answering.assessment import Candidate
 from rag.answering.question import Question
 from rag.text.names import name_tokens, named_in
-from rag.text.vocab import coverage, with_synonyms
+from rag.text.vocab import NO_VOCABULARY, Vocabulary, coverage, with_synonyms
 
 TOP = 3  # sentences whose union of words is the "together" coverage
 
@@ -31,9 +31,11 @@ def _weighted(content: list[str], words: frozenset[str], idf: Mapping[str, float
 
 
 def features(question: Question, ranked: Sequence[Candidate], vocabulary: Container[str],
-             idf: Mapping[str, float], retrieval_score: float = 0.0) -> dict[str, float]:
+             idf: Mapping[str, float], retrieval_score: float = 0.0,
+             terms: Vocabulary = NO_VOCABULARY) -> dict[str, float]:
     """The named features; `ranked` holds the candidates that fit the question's constraints
-    first, each group best first; `retrieval_score` is the first passage's fused score."""
+    first, each group best first; `retrieval_score` is the first passage's fused score;
+    `terms` the live index's abbreviations and aliases (`vocabulary` is its BM25 terms)."""
     q_words = list(question.words)
     content = list(question.content)
     unknown = unknown_to_corpus(question, vocabulary)
@@ -56,22 +58,22 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
         "fitting_score": fitting[0].score if fitting else 0.0,
         "best_fits": float(bool(ranked) and ranked[0].fits),
         "counted_found": float(any(counted_found(question, c.text) for c in top)),
-        "name_found": float(bool(ranked) and name_found(question, ranked[0].text)),
-        "sentence_coverage": max((coverage(q_words, w) for w in words), default=0.0),
-        "top_coverage": coverage(q_words, union),
-        "passage_coverage": max((coverage(q_words, set(c.passage_words)) for c in top),
+        "name_found": float(bool(ranked) and name_found(question, ranked[0].text, terms)),
+        "sentence_coverage": max((coverage(q_words, w, terms) for w in words), default=0.0),
+        "top_coverage": coverage(q_words, union, terms),
+        "passage_coverage": max((coverage(q_words, set(c.passage_words), terms) for c in top),
                                 default=0.0),
-        "names_found": (sum(named_in(n, passages) for n in specific) / len(specific)
+        "names_found": (sum(named_in(n, passages, terms) for n in specific) / len(specific)
                         if specific else 1.0),
         "unknown_terms": float(len(unknown)),
         "content_terms": float(len(content)),
-        "context_coverage": max((coverage(q_words, with_synonyms(c.words | c.context_words))
-                                 for c in top), default=0.0),
-        "names_in_sentence": (sum(named_in(n, set(ranked[0].words | ranked[0].context_words))
-                                  for n in specific) / len(specific)
+        "context_coverage": max((coverage(q_words, with_synonyms(c.words | c.context_words),
+                                          terms) for c in top), default=0.0),
+        "names_in_sentence": (sum(named_in(n, set(ranked[0].words | ranked[0].context_words),
+                                           terms) for n in specific) / len(specific)
                               if specific and ranked else 1.0),
-        "kind_found": float(bool(ranked) and kind_found(question, ranked[0].text)),
-        **_spread(question, ranked),
+        "kind_found": float(bool(ranked) and kind_found(question, ranked[0].text, terms)),
+        **_spread(question, ranked, terms),
         "top_passage_score": retrieval_score,
         "asks_name": float(question.wants_name),
         "asks_definition": float(question.kind == "definition"),
@@ -80,7 +82,8 @@ def features(question: Question, ranked: Sequence[Candidate], vocabulary: Contai
     }
 
 
-def _spread(question: Question, ranked: Sequence[Candidate]) -> dict[str, float]:
+def _spread(question: Question, ranked: Sequence[Candidate],
+            terms: Vocabulary) -> dict[str, float]:
     """How the best sentence stands out: its lead over the best of another passage and over
     the runner-up, the mean similarity of the best three, how many sentences hold what the
     question asks for, and how much of the question (and of its names) the best sentence
@@ -94,9 +97,9 @@ def _spread(question: Question, ranked: Sequence[Candidate]) -> dict[str, float]
     return {
         "gap_other_passage": best.score - (max(other) if other else 0.0),
         "score_gap2": by_score[0].score - (by_score[1].score if len(by_score) > 1 else 0.0),
-        "names_in_best_only": (sum(named_in(n, set(best.words)) for n in names) / len(names)
-                               if names else 1.0),
-        "best_cov_own": coverage(list(question.words), with_synonyms(best.words)),
+        "names_in_best_only": (sum(named_in(n, set(best.words), terms) for n in names)
+                               / len(names) if names else 1.0),
+        "best_cov_own": coverage(list(question.words), with_synonyms(best.words), terms),
         "n_fitting": float(sum(c.fits for c in ranked)),
         "mean_top3_cos": sum(c.cosine for c in by_score[:3]) / len(by_score[:3]),
     }

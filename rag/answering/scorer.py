@@ -44,7 +44,7 @@ def assess(query: Query, passages: list[Passage], settings: Settings) -> Assessm
              for c in candidates(query, passages, settings.extractive)]
     ranked = sorted(found, key=lambda c: (not c.fits, -c.score))
     values = features(query.question, ranked, query.evidence.vocabulary, query.evidence.idf,
-                      passages[0].score if passages else 0.0)
+                      passages[0].score if passages else 0.0, query.evidence.vocabulary_terms)
     model = answerability(settings.index_dir)
     why = unmet(query.question, [c.text for c in ranked], [p.text for p in passages])
     return Assessment(ranked, values, model.confidence(values), why or model.outside(values))
@@ -54,6 +54,7 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
     """Every sentence and table row of the passages that could be an answer, scored."""
     question = query.question
     question_words = list(question.words)
+    terms = query.evidence.vocabulary_terms
     found = []
     for number, passage in enumerate(passages, start=1):
         passage_words = frozenset(tokenize(passage.text))
@@ -70,14 +71,14 @@ def candidates(query: Query, passages: list[Passage], cfg: ExtractiveSettings) -
                 continue
             cosine = float(vector @ query.vector)
             around = heading | _before(passage, i)
-            own = coverage(question_words, with_synonyms(words))
-            more = coverage(question_words, with_synonyms(words | around)) - own
+            own = coverage(question_words, with_synonyms(words), terms)
+            more = coverage(question_words, with_synonyms(words | around), terms) - own
             score = cosine + cfg.lexical_weight * (own + cfg.context_weight * more)
             if question.wants_number and _HAS_NUMBER.search(own_text):
                 score += cfg.number_bonus
-            if definition_bonus(question, own_text):
+            if definition_bonus(question, own_text, terms):
                 score += DEFINITION_BONUS
-            elif question.kind in ("where", "who") and kind_found(question, own_text):
+            elif question.kind in ("where", "who") and kind_found(question, own_text, terms):
                 score += cfg.type_bonus
             found.append(Candidate(score, cosine, number, i, text, words,
                                    passage.chunk_id, passage.doc, start, end, context,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from rag.answering.calibration import calibration
 from rag.text.names import name_tokens, named_in, names, numbers, same_word
 from rag.text.tokens import normalize, tokenize
+from rag.text.vocab import NO_VOCABULARY, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,11 @@ class Support:
 
 
 def support(sentence: str, cited: list[str], similarity: float | None = None,
-            sources: str = "") -> Support:
+            sources: str = "", vocabulary: Vocabulary = NO_VOCABULARY) -> Support:
     """How well `cited` (original spans) supports `sentence`; `similarity` is their cosine;
     `sources` is the metadata (title, authors, publisher) of the cited documents, whose names
-    a sentence may use to attribute ("According to Harding, ...")."""
+    a sentence may use to attribute ("According to Harding, ..."); `vocabulary` (the live
+    index's) gives the other names of a name (SCO / Shanghai Cooperation Organization)."""
     raw = " ".join(cited)
     # As the reader sees it (line-break hyphens joined), and with every hyphen a space.
     variants = f"{normalize(raw)} {re.sub(r'[-■]', ' ', raw)}"
@@ -40,7 +42,7 @@ def support(sentence: str, cited: list[str], similarity: float | None = None,
     words = tokenize(sentence)
     lexical = sum(same_word(w, cited_tokens) for w in words) / len(words) if words else 0.0
     missing = sorted(numbers(sentence) - numbers(variants))
-    missing += sorted(n for n in names(sentence) if not named_in(n, known_names))
+    missing += sorted(n for n in names(sentence) if not named_in(n, known_names, vocabulary))
     weight, threshold = calibration().verifier_weight, calibration().verifier_threshold
     score = lexical if similarity is None else (
         weight * lexical + (1 - weight) * max(similarity, 0.0))

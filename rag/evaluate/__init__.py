@@ -60,7 +60,7 @@ def _split(rows: list[scores.Row], baseline_rows: dict[str, tuple[str, list[scor
             label=label, overall=scores.baseline_metrics(b_rows, k),
             by_type=scores.by_type(b_rows, lambda sub: scores.baseline_metrics(sub, k)))
     accuracy, wrong = faithful.verifier_accuracy(
-        faithful.perturbation_cases([r.item for r in rows]), verifier)
+        faithful.perturbation_cases([r.item for r in rows], verifier.vocabulary), verifier)
     answerable = sum(r.answerable for r in rows)
     counts = Counts(total=len(rows), answerable=answerable, unanswerable=len(rows) - answerable)
     return SplitScores(questions=counts, systems=systems, verifier=accuracy,
@@ -79,7 +79,7 @@ def evaluate(settings: Settings, options: EvalOptions) -> tuple[Summary, list[st
     k = options.k
     rows = run.run_pipeline(items, settings, k, options.backend, options.progress)
     searcher = get_searcher(settings)
-    verifier = faithful.Verifier(searcher.embedder, searcher.sources)
+    verifier = faithful.Verifier(searcher.embedder, searcher.sources, searcher.vocabulary_terms)
     for row in rows:
         row.faithful = faithful.sentence_verdicts(row.result, verifier)
     original = _original(settings.corpus_dir)

@@ -22,6 +22,7 @@ from rag.evaluate.gold import GoldItem
 from rag.evaluate.summary import VerifierScores
 from rag.text.names import NUMBER, named_in, names, numbers
 from rag.text.tokens import tokenize
+from rag.text.vocab import NO_VOCABULARY, Vocabulary
 from rag.types import Answer
 
 
@@ -38,8 +39,9 @@ class Case:
 class Verifier:
     """`support()` with similarities from the embedding model, each text embedded once."""
 
-    def __init__(self, embedder: Any, sources: Callable[[list[str]], str] = lambda d: "") -> None:
-        self.embedder, self.sources = embedder, sources
+    def __init__(self, embedder: Any, sources: Callable[[list[str]], str] = lambda d: "",
+                 vocabulary: Vocabulary = NO_VOCABULARY) -> None:
+        self.embedder, self.sources, self.vocabulary = embedder, sources, vocabulary
         self._vectors: dict[str, np.ndarray[Any, Any]] = {}
 
     def prepare(self, texts: Sequence[str]) -> None:
@@ -55,7 +57,7 @@ class Verifier:
         """As `rag.answering.citations.check`: the cited documents' authors and publisher may be
         named."""
         return support(text, list(quotes), self.similarity(text, quotes),
-                       self.sources(list(docs)))
+                       self.sources(list(docs)), self.vocabulary)
 
 
 def sentence_verdicts(answer: Answer, verifier: Verifier) -> list[bool]:
@@ -81,16 +83,19 @@ def _swap_number(text: str, cited: str) -> str | None:
     return None
 
 
-def _swap_name(text: str, cited: str, pool: list[str], seed: int) -> str | None:
+def _swap_name(text: str, cited: str, pool: list[str], seed: int,
+               vocabulary: Vocabulary) -> str | None:
     own = sorted(n for n in names(text) if re.search(rf"\b{re.escape(n)}\b", text))
-    strangers = [p for p in pool if not named_in(p, cited)]  # not even as "Russian" for "Russia"
+    # not even as "Russian" for "Russia"
+    strangers = [p for p in pool if not named_in(p, cited, vocabulary)]
     if not own or not strangers:
         return None
     other = strangers[seed % len(strangers)]
     return re.sub(rf"\b{re.escape(own[0])}\b", other, text, count=1)
 
 
-def perturbation_cases(items: list[GoldItem]) -> list[Case]:
+def perturbation_cases(items: list[GoldItem],
+                       vocabulary: Vocabulary = NO_VOCABULARY) -> list[Case]:
     """Per answerable item: its gold answer and its hand-written paraphrase (when it has one)
     cited by its own evidence must pass; each with a number changed, a name swapped, citing
     the evidence of an item from other documents, or citing another passage of its own
@@ -114,7 +119,7 @@ def perturbation_cases(items: list[GoldItem]) -> list[Case]:
             cases.append(Case(item.id, kind, answer, quotes, True, docs))
             if (text := _swap_number(answer, cited)) is not None:
                 cases.append(Case(item.id, "number", text, quotes, False, docs))
-            if (text := _swap_name(answer, cited, pool, seq)) is not None:
+            if (text := _swap_name(answer, cited, pool, seq, vocabulary)) is not None:
                 cases.append(Case(item.id, "name", text, quotes, False, docs))
             if other is not None:
                 cases.append(Case(item.id, "citation", answer,

@@ -137,8 +137,8 @@ def scan_corpus(corpus_dir: Path, metadata_file: str, max_mb: float = 10.0) -> C
                          ".pdf or .html files, or point to one with --corpus DIR")
     scan, first = CorpusScan(), dict[str, Path]()
     for path in sorted(corpus_dir.iterdir(), key=lambda p: (p.is_symlink(), p.name)):
-        if path.name == metadata_file:
-            continue
+        if path.name == metadata_file or path.suffix.lower() == ".toml":
+            continue  # the corpus's own settings (metadata.toml, vocabulary.toml), not documents
         refusal = _refusal(path, corpus_dir, max_mb)
         source, note = (None, refusal) if refusal else read_document(path)
         twin = first.get(source.sha256) if source is not None else None

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from rag.errors import UsageError
-from rag.text.vocab import organisations_in
+from rag.text.vocab import NO_VOCABULARY, Vocabulary
 
 
 class Part(BaseModel):
@@ -28,14 +28,15 @@ class DocMeta(BaseModel):
     note: str | None = Field(default=None, description="How the metadata was established.")
     parts: list[Part] = Field(default_factory=list, description="Articles inside the file.")
 
-    def source_text(self) -> str:
+    def source_text(self, vocabulary: Vocabulary = NO_VOCABULARY) -> str:
         """Authors (of the file and of its parts), publisher, and the organisations the titles
         are about: the names an answer may use without the cited sentence repeating them
         ("Harding writes that the SCO ..." citing "the group's ..."). Not the titles' other
-        words ("Shanghai", "Treaty"): those must be in the cited text."""
+        words ("Shanghai", "Treaty"): those must be in the cited text. The organisations are
+        the abbreviations of `vocabulary`, the live index's."""
         authors = [*self.authors, *(a for p in self.parts for a in p.authors)]
         titles = " ".join([self.title, *(p.title for p in self.parts)])
-        return " ".join([*authors, self.venue or "", *organisations_in(titles)])
+        return " ".join([*authors, self.venue or "", *vocabulary.organisations_in(titles)])
 
     def part_at(self, original: str, offset: int) -> Part | None:
         """The article of this file in which character `offset` lies, if the file has parts."""
@@ -105,13 +106,14 @@ def title_of(doc: str, meta: dict[str, DocMeta]) -> str:
     return meta[doc].title if doc in meta else doc
 
 
-def docs_named_in(question: str, meta: dict[str, DocMeta]) -> set[str]:
+def docs_named_in(question: str, meta: dict[str, DocMeta],
+                  vocabulary: Vocabulary = NO_VOCABULARY) -> set[str]:
     """Documents the question names by an author's surname or the publisher ("according to
     Harding", "the Carnegie paper")."""
     from rag.text.names import name_tokens, named_in
 
     asked = name_tokens(question)
     return {doc for doc, m in meta.items()
-            if any(named_in(name.split()[-1], asked) for name in
+            if any(named_in(name.split()[-1], asked, vocabulary) for name in
                    [*m.authors, *(a for p in m.parts for a in p.authors)])
-            or (m.venue and named_in(m.venue.split()[0], asked))}
+            or (m.venue and named_in(m.venue.split()[0], asked, vocabulary))}

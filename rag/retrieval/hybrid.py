@@ -14,7 +14,6 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from rag.retrieval.searcher import Searcher
-from rag.text.vocab import expand_query
 from rag.types import Passage
 
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
@@ -73,7 +72,7 @@ class HybridRetriever(BaseRetriever):
                     score=p.score) for p in self.passages(query_bundle)]
 
     def _ranked(self, query_bundle: QueryBundle) -> list[tuple[str, float]]:
-        expanded = expand_query(query_bundle.query_str)
+        expanded = self.searcher.vocabulary_terms.expand_query(query_bundle.query_str)
         if query_bundle.embedding is None:
             query_bundle.embedding = self.searcher.embedder.get_query_embedding(expanded)
         dense = self._dense(query_bundle.embedding)

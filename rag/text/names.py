@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from rag.text.tokens import tokenize
-from rag.text.vocab import name_aliases
+from rag.text.vocab import NO_VOCABULARY, Vocabulary
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 PREFIX = 5  # letters two words must share to count as forms of one word (expand/expansion)
@@ -64,10 +64,10 @@ def same_word(token: str, cited: set[str]) -> bool:
         for c in cited))
 
 
-def _named(token: str, cited: set[str]) -> bool:
+def _named(token: str, cited: set[str], vocabulary: Vocabulary) -> bool:
     """A name token is in the cited tokens as such, as a derived form, or by another name."""
     return same_word(token, cited) or any(alias <= cited for alias in
-                                           name_aliases().get(token, []))
+                                           vocabulary.other_names(token))
 
 
 def name_tokens(text: str) -> set[str]:
@@ -75,8 +75,8 @@ def name_tokens(text: str) -> set[str]:
     return set(tokenize(re.sub(r"[-■]", " ", text)))
 
 
-def named_in(name: str, text: str | set[str]) -> bool:
+def named_in(name: str, text: str | set[str], vocabulary: Vocabulary = NO_VOCABULARY) -> bool:
     """Whether `text` (or its `name_tokens`) names what `name` names (as written, derived,
-    or by another name)."""
+    or by another name: the live index's `vocabulary`, which the caller passes)."""
     known = name_tokens(text) if isinstance(text, str) else text
-    return all(_named(t, known) for t in tokenize(_POSSESSIVE.sub("", name)))
+    return all(_named(t, known, vocabulary) for t in tokenize(_POSSESSIVE.sub("", name)))

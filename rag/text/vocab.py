@@ -1,105 +1,184 @@
-"""The corpus's vocabulary: abbreviations and their long forms, British and American spellings.
+"""The corpus's vocabulary: abbreviations and their long forms, names that stand for each
+other, British and American spellings, near-synonymous verbs.
 
-A question in one form must find text written in the other. Abbreviations are expanded in the
-question (both directions); spellings are normalised on both sides of lexical matching, so any
-rule applies identically to questions and documents.
+A question in one form must find text written in the other. What is particular to a corpus
+(its abbreviations, a capital standing for its state) is the corpus's: a `Vocabulary` learned
+from its texts (rag/text/abbreviations.py) joined with its own vocabulary.toml, held by the
+live index's Searcher and passed to whoever matches names. What is general English (spellings,
+verb groups, question words) stays here.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import tomllib
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from rag.errors import UsageError
+from rag.text import abbreviations
 from rag.text.tokens import tokenize
 
-# Abbreviation -> long forms, as the corpus writes them (case-insensitive).
-ABBREVIATIONS: dict[str, tuple[str, ...]] = {
-    "EAEU": ("Eurasian Economic Union", "Eurasian Union"),
-    "EaEU": ("Eurasian Economic Union",),
-    "EEU": ("Eurasian Economic Union",),
-    "ECU": ("Eurasian Customs Union", "Customs Union"),
-    "EurAsEC": ("Eurasian Economic Community",),
-    "SCO": ("Shanghai Cooperation Organization", "Shanghai Cooperation Organisation"),
-    "CSTO": ("Collective Security Treaty Organization", "Collective Security Treaty Organisation"),
-    "CIS": ("Commonwealth of Independent States",),
-    "BRICS": ("Brazil, Russia, India, China and South Africa",),
-    "BRIC": ("Brazil, Russia, India, China",),
-    "ASEAN": ("Association of Southeast Asian Nations", "Association of South-East Asian Nations"),
-    "CORF": ("Collective Operational Reaction Force",),
-    "RATS": ("Regional Anti-Terrorist Structure", "Regional Anti-Terrorism Structure"),
-    "BRI": ("Belt and Road Initiative",),
-    "AIIB": ("Asian Infrastructure Investment Bank",),
-    "NATO": ("North Atlantic Treaty Organization",),
-    "FTA": ("free trade agreement",),
-    "UN": ("United Nations",),
-    "EU": ("European Union",),
-    "OSCE": ("Organization for Security and Co-operation in Europe",),
-}
+Names = Mapping[str, tuple[str, ...]]
 
-# Names that stand for each other in this literature: a capital for its state (metonymy).
-# A sentence that says "Moscow" is supported by a text that says "Russia", and the other way.
-METONYMS: dict[str, tuple[str, ...]] = {
-    "Russia": ("Moscow", "Kremlin"), "China": ("Beijing",), "Uzbekistan": ("Tashkent",),
-    "Kazakhstan": ("Astana", "Nur-Sultan"), "Kyrgyzstan": ("Bishkek",),
-    "Tajikistan": ("Dushanbe",), "Belarus": ("Minsk",), "Armenia": ("Yerevan",),
-    "India": ("New Delhi", "Delhi"), "Pakistan": ("Islamabad",), "Iran": ("Tehran",),
-}
 
 def _phrase(text: str) -> re.Pattern[str]:
+    """`text` as a whole phrase, any whitespace between its words; case-insensitive, except a
+    two-letter abbreviation ("US" is not "us")."""
+    flags = 0 if len(text) <= 2 and text.isupper() else re.IGNORECASE
     return re.compile(r"(?<![\w-])" + re.escape(text).replace(r"\ ", r"\s+") + r"(?![\w-])",
-                      re.IGNORECASE)
+                      flags)
 
 
-_FORWARD = [(_phrase(a), forms) for a, forms in ABBREVIATIONS.items()]
-_BACKWARD = [(_phrase(form), a) for a, forms in ABBREVIATIONS.items() for form in forms]
+def _union(*parts: Names) -> dict[str, tuple[str, ...]]:
+    """Key -> its values in all `parts`, sorted, each once (keys sorted)."""
+    found: dict[str, set[str]] = {}
+    for part in parts:
+        for key, values in part.items():
+            found.setdefault(key, set()).update(values)
+    return {k: tuple(sorted(found[k], key=lambda v: (v.casefold(), v))) for k in sorted(found)}
 
 
-def expand_query(question: str) -> str:
-    """The question plus the other forms of each abbreviation or long form it contains."""
-    extra: list[str] = []
-    for pattern, forms in _FORWARD:
-        if pattern.search(question):
-            extra += [f for f in forms if f not in extra]
-    for pattern, abbreviation in _BACKWARD:
-        if pattern.search(question) and abbreviation not in extra:
-            extra.append(abbreviation)
-    extra = [e for e in extra if not _phrase(e).search(question)]
-    return question if not extra else f"{question} ({'; '.join(extra)})"
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """A corpus's abbreviations (short form -> long forms) and aliases (a name -> the names
+    that stand for it: Russia -> Moscow, Kremlin). Both directions count everywhere."""
+
+    abbreviations: Names = field(default_factory=dict)
+    aliases: Names = field(default_factory=dict)
+
+    @classmethod
+    def learned(cls, texts: Iterable[str]) -> Vocabulary:
+        """The abbreviations `texts` define ("the Shanghai Cooperation Organization (SCO)")."""
+        return cls(abbreviations=abbreviations.learn(texts))
+
+    def merged(self, other: Vocabulary) -> Vocabulary:
+        return Vocabulary(_union(self.abbreviations, other.abbreviations),
+                          _union(self.aliases, other.aliases))
+
+    @functools.cached_property
+    def _patterns(self) -> tuple[list[tuple[re.Pattern[str], tuple[str, ...]]],
+                                 list[tuple[re.Pattern[str], str]]]:
+        forward = [(_phrase(a), forms) for a, forms in self.abbreviations.items()]
+        backward = [(_phrase(form), a) for a, forms in self.abbreviations.items()
+                    for form in forms]
+        return forward, backward
+
+    def expand_query(self, question: str) -> str:
+        """The question plus the other forms of each abbreviation or long form it contains."""
+        forward, backward = self._patterns
+        extra: list[str] = []
+        for pattern, forms in forward:
+            if pattern.search(question):
+                extra += [f for f in forms if f not in extra]
+        for pattern, abbreviation in backward:
+            if pattern.search(question) and abbreviation not in extra:
+                extra.append(abbreviation)
+        extra = [e for e in extra if not _phrase(e).search(question)]
+        return question if not extra else f"{question} ({'; '.join(extra)})"
+
+    def organisations_in(self, text: str) -> list[str]:
+        """The abbreviations of the organisations `text` names, by abbreviation or long form."""
+        forward, _ = self._patterns
+        return [a for (pattern, forms), a in zip(forward, self.abbreviations, strict=True)
+                if pattern.search(text) or any(_phrase(f).search(text) for f in forms)]
+
+    @functools.cached_property
+    def abbreviation_sets(self) -> list[tuple[frozenset[str], list[frozenset[str]]]]:
+        """(token set of one form, token sets of all forms) of each abbreviation, short forms
+        that differ only in case (EAEU, EaEU) together."""
+        groups: dict[str, set[str]] = {}
+        for abbreviation, forms in self.abbreviations.items():
+            groups.setdefault(abbreviation.upper(), set()).update([abbreviation, *forms])
+        found = []
+        for names in (groups[k] for k in sorted(groups)):
+            token_sets = [frozenset(tokenize(n)) for n in sorted(names) if tokenize(n)]
+            found += [(t, token_sets) for t in token_sets]
+        return found
+
+    @functools.cached_property
+    def name_aliases(self) -> dict[str, list[frozenset[str]]]:
+        """Token -> the token sets of every other way of naming the same thing (abbreviation
+        and long forms, a state and its capital), as `tokenize` gives them."""
+        groups = [[a, *forms] for a, forms in self.abbreviations.items()]
+        groups += [[name, *others] for name, others in self.aliases.items()]
+        found: dict[str, list[frozenset[str]]] = {}
+        for group in groups:
+            sets = [frozenset(tokenize(name)) for name in group if tokenize(name)]
+            for own in sets:  # a one-word name (SCO, Moscow) may stand for the others
+                if len(own) == 1:
+                    found.setdefault(next(iter(own)), []).extend(s for s in sets if s != own)
+        return found
+
+    def other_names(self, token: str) -> list[frozenset[str]]:
+        """The token sets of the other names of the one-word name `token` (none: [])."""
+        return self.name_aliases.get(token, [])
 
 
-@functools.cache
-def _aliases() -> list[tuple[frozenset[str], list[frozenset[str]]]]:
-    groups: dict[str, set[str]] = {}
-    for abbreviation, forms in ABBREVIATIONS.items():
-        groups.setdefault(abbreviation.upper(), set()).update([abbreviation, *forms])
-    found = []
-    for names in groups.values():
-        token_sets = [frozenset(tokenize(n)) for n in names if tokenize(n)]
-        found += [(t, token_sets) for t in token_sets]
-    return found
+NO_VOCABULARY = Vocabulary()  # nothing particular to a corpus: no abbreviations, no aliases
 
 
-@functools.lru_cache(maxsize=256)
-def organisations_in(text: str) -> list[str]:
-    """The abbreviations of the organisations `text` names, by abbreviation or long form."""
-    return [a for a, forms in ABBREVIATIONS.items()
-            if any(_phrase(f).search(text) for f in (a, *forms))]
+class _VocabularyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    abbreviations: dict[str, list[str]] = {}
+    aliases: dict[str, list[str]] = {}
 
 
-@functools.cache
-def name_aliases() -> dict[str, list[frozenset[str]]]:
-    """Token -> the token sets of every other way of naming the same thing (abbreviation and
-    long forms, a state and its capital), as `tokenize` gives them."""
-    groups = [[a, *forms] for a, forms in ABBREVIATIONS.items()]
-    groups += [[state, *others] for state, others in METONYMS.items()]
-    found: dict[str, list[frozenset[str]]] = {}
-    for group in groups:
-        sets = [frozenset(tokenize(name)) for name in group if tokenize(name)]
-        for own in sets:  # a one-word name (SCO, Moscow) may stand for the others
-            if len(own) == 1:
-                found.setdefault(next(iter(own)), []).extend(s for s in sets if s != own)
-    return found
+def load_vocabulary(corpus_dir: Path, filename: str) -> Vocabulary:
+    """The corpus's own vocabulary file; empty when there is none. A file that is there but
+    cannot be read, parsed or validated is a UsageError of one line naming its line (as
+    metadata.toml's: `rag ingest` checks it, so the mistake is found before `rag ask`)."""
+    path = corpus_dir / filename
+    if not path.exists() and not path.is_symlink():
+        return NO_VOCABULARY
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+        parsed = _VocabularyFile.model_validate(raw)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        problem = err.strerror if isinstance(err, OSError) else err
+        raise UsageError(f"cannot read {path}: {problem}. Fix the file or remove it.") from err
+    except ValidationError as err:
+        raise UsageError(f"cannot read {path}: {_invalid(text, err)}. Fix the file or remove "
+                         "it.") from err
+    return Vocabulary(_union({k: tuple(v) for k, v in parsed.abbreviations.items()}),
+                      _union({k: tuple(v) for k, v in parsed.aliases.items()}))
+
+
+def _invalid(text: str, err: ValidationError) -> str:
+    """One line on the first mistake, with its line in the file."""
+    first = err.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    where = ".".join(loc) or "the file"
+    line = _line_of(text, loc)
+    at = "" if line is None else f" at line {line}"
+    if first["type"] == "extra_forbidden":
+        return (f"[{loc[0]}]{at} is not a section of a vocabulary file (only [abbreviations] "
+                "and [aliases])")
+    found = repr(first["input"])
+    found = found if len(found) <= 60 else f"{found[:57]}..."
+    return (f"{where}: {first['msg']} (found {found}){at}; each entry is a name = [\"other "
+            'name", ...]')
+
+
+def _line_of(text: str, loc: list[str]) -> int | None:
+    """The line that opens section loc[0], or (after it) the first that sets loc[1]."""
+    lines, after = text.splitlines(), 0
+    for depth, key in enumerate(loc[:2]):
+        pattern = (rf"\s*\[\s*[\"']?{re.escape(key)}[\"']?\s*\]" if depth == 0
+                   else rf"""\s*(["']?){re.escape(key)}\1\s*=""")
+        hit = next((n for n, line in enumerate(lines[after:], start=after + 1)
+                    if re.match(pattern, line)), None)
+        if hit is None:
+            return after or None
+        after = hit
+    return after or None
 
 
 # Verbs (as `tokenize` stems them) that ask for the same fact in other words: "When was the SCO
@@ -150,14 +229,16 @@ QUESTION_WORDS = frozenset([
 ])
 
 
-def coverage(question_words: list[str], sentence_words: AbstractSet[str]) -> float:
+def coverage(question_words: list[str], sentence_words: AbstractSet[str],
+             vocabulary: Vocabulary = NO_VOCABULARY) -> float:
     """Share of the question's content words in a sentence; an abbreviation in one and its
-    long form in the other count as a match (both are lists/sets of `tokenize` output)."""
+    long form in the other count as a match (both are lists/sets of `tokenize` output; the
+    abbreviations are `vocabulary`'s, the live index's)."""
     wanted = set(question_words) - QUESTION_WORDS
     if not wanted:
         return 0.0
     matched = wanted & sentence_words
-    for form, alternatives in _aliases():
+    for form, alternatives in vocabulary.abbreviation_sets:
         if form <= wanted and any(alt <= sentence_words for alt in alternatives):
             matched |= form
     return len(matched) / len(wanted)
