@@ -28,6 +28,9 @@ def main() -> int:
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="a further host name the page may be reached by (repeatable); "
                         "requests naming any other Host are refused (400)")
+    parser.add_argument("--allow-upload", action=argparse.BooleanOptionalAction, default=None,
+                        help="let visitors add and remove documents from the page (default: "
+                        "on when listening on loopback, off otherwise: the page has no login)")
     parser.add_argument("--corpus", help="corpus folder (default: corpus)")
     parser.add_argument("--index", help="index folder (default: .rag)")
     args = parser.parse_args()
@@ -41,25 +44,35 @@ def main() -> int:
         from starlette.middleware import Middleware
 
         from rag.web import fonts
-        from rag.web.guard import MAX_UPLOAD, Guard, startup_note
+        from rag.web.guard import (
+            MAX_UPLOAD,
+            Guard,
+            document_bytes,
+            startup_note,
+            upload_note,
+            uploads_on,
+        )
         from rag.web.layout import build
         from rag.web.render import CSS
 
-        page = build(settings)
+        uploads = uploads_on(args.host, args.allow_upload)
+        page = build(settings, uploads=uploads)
     except RagError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     rules = guard_rules(args, settings)
     print(f"Index and model loaded in {time.perf_counter() - started:.1f} s. "
           f"Open http://{args.host}:{args.port}/", flush=True)
-    if note := startup_note(args.host, rules.hosts):
-        print(note, flush=True)
+    for note in (startup_note(args.host, rules.hosts), upload_note(args.host, uploads)):
+        if note:
+            print(note, flush=True)
     smoke = bool(os.environ.get("RAG_UI_SMOKE_TEST"))
     page.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=False, css=CSS,
         theme=fonts.theme(),  # bundled fonts: Gradio's weight-600 file lacks most letters
         footer_links=["api"], show_error=False, quiet=True, prevent_thread_lock=smoke,
-        max_file_size=MAX_UPLOAD,  # no upload is accepted (guard.py); Gradio's own limit too
+        # Gradio's own limit, behind guard.py's: one document's size, or none with uploads off
+        max_file_size=document_bytes(settings.max_document_mb) if uploads else MAX_UPLOAD,
         app_kwargs={"middleware": [Middleware(Guard, rules=rules)]})  # serves the PDF links
     if smoke:  # CI runs the README's first command: check the page, then stop
         try:
@@ -71,13 +84,16 @@ def main() -> int:
 
 def guard_rules(args: argparse.Namespace, settings: Settings) -> Rules:
     """What the page answers (rag/web/guard.py): the Host names of the addresses it listens
-    on, and of the corpus folder only the live index's documents."""
+    on, of the corpus folder only the live index's documents, and uploads of documents when
+    they are on (--allow-upload)."""
     from rag.retrieval.searcher import get_searcher
-    from rag.web.guard import Rules, allowed_hosts
+    from rag.web.guard import Rules, allowed_hosts, upload_limit, uploads_on
 
+    uploads = uploads_on(args.host, args.allow_upload)
     return Rules(port=args.port, hosts=allowed_hosts(args.host, args.allowed_host),
                  corpus_dir=settings.corpus_dir,
-                 documents=lambda: get_searcher(settings).fingerprint.docs)
+                 documents=lambda: get_searcher(settings).fingerprint.docs,
+                 upload_limit=upload_limit(settings.max_document_mb) if uploads else None)
 
 
 def smoke_test(url: str, started: float) -> int:

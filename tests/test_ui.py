@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,16 +29,16 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 def serve(corpus: Path, index: Path, log_path: Path,
-          extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """`python ui.py` on a free port for this corpus and index; its URL. The page's settings
-    come from `extra_env` only (the caller's RAG_ variables are dropped)."""
+          extra_env: dict[str, str] | None = None, args: Sequence[str] = ()) -> Iterator[str]:
+    """`python ui.py` on a free port for this corpus and index, with `args`; its URL. The
+    page's settings come from `extra_env` only (the caller's RAG_ variables are dropped)."""
     port = free_port()
     log = log_path.open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_LLM__API_KEY"] = SECRET  # configured, so it must never show
     env.update(extra_env or {})
     process = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port),
-                                "--corpus", str(corpus), "--index", str(index)],
+                                "--corpus", str(corpus), "--index", str(index), *args],
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120

@@ -249,8 +249,8 @@ def hostile_corpus(pdf_index: Any, tmp_path_factory: pytest.TempPathFactory) -> 
 def page(hostile_corpus: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from tests.test_ui import serve
 
-    yield from serve(hostile_corpus.corpus_dir, hostile_corpus.index_dir,
-                     tmp_path_factory.mktemp("secure-ui") / "ui.log")
+    yield from serve(hostile_corpus.corpus_dir, hostile_corpus.index_dir,  # uploads off
+                     tmp_path_factory.mktemp("secure-ui") / "ui.log", args=["--no-allow-upload"])
 
 
 @pytest.mark.slow

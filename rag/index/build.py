@@ -26,7 +26,7 @@ from rag.index.chroma import ChromaIndex, check_generation
 from rag.index.encoding import Encoder, start_export
 from rag.index.fingerprint import Fingerprint
 from rag.index.lexical import LexicalIndex
-from rag.index.stream import write_documents
+from rag.index.stream import Progress, write_documents
 from rag.ingest.corpus import CorpusScan, scan_corpus
 from rag.ingest.metadata import load_metadata
 from rag.types import SourceFile
@@ -86,8 +86,10 @@ def check_builder(current: Fingerprint | None, wanted: Fingerprint, has_chunks: 
             "`rag ingest --rebuild` to re-embed everything with the current settings.")
 
 
-def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> IngestReport:
-    """Bring the index up to date with the corpus, in a new generation switched to at the end."""
+def ingest(settings: Settings, rebuild: bool = False, progress: bool = True,
+           on_progress: Progress | None = None) -> IngestReport:
+    """Bring the index up to date with the corpus, in a new generation switched to at the end;
+    `on_progress` is told the texts embedded so far (the page's status line shows them)."""
     started = time.perf_counter()
     scan = scan_corpus(settings.corpus_dir, settings.metadata_file, settings.max_document_mb)
     if not scan.documents:
@@ -111,7 +113,7 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True) -> 
             embedded = 0
         else:
             embedded, counts = _new_generation(settings, live, fingerprint, plan, progress,
-                                               encoder)
+                                               encoder, on_progress)
         problem = encoder.finish()
     return IngestReport(plan=plan, warnings=scan.warnings + ([problem] if problem else []),
                         chunks_embedded=embedded,
@@ -138,7 +140,8 @@ def live_state(settings: Settings,
 
 
 def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerprint,
-                    plan: Plan, progress: bool, encoder: Encoder) -> tuple[int, Counter[str]]:
+                    plan: Plan, progress: bool, encoder: Encoder,
+                    on_progress: Progress | None = None) -> tuple[int, Counter[str]]:
     # A thread of its own copies the live generation (or makes an empty folder), mostly in
     # the kernel, while this thread imports and chunks (rag/index/stream.py). It imports
     # nothing: two threads importing llama-index or chromadb at once can fail ("partially
@@ -185,7 +188,7 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
     try:
         embedded = _embed_documents(settings, collections, fingerprint,
                                     [s for s in plan.todo if s not in plan.staged], progress,
-                                    encoder, bm25)
+                                    encoder, bm25, on_progress)
         if not built:
             bm25()
         index = collections()
@@ -214,11 +217,13 @@ def _new_generation(settings: Settings, base: Path | None, fingerprint: Fingerpr
 
 def _embed_documents(settings: Settings, index: Callable[[], ChromaIndex],
                      fingerprint: Fingerprint, todo: list[SourceFile], progress: bool,
-                     encoder: Encoder, chunked: Callable[[], None]) -> int:
+                     encoder: Encoder, chunked: Callable[[], None],
+                     on_progress: Progress | None = None) -> int:
     if not todo:
         return 0
     model = settings.embed.model
     if settings.chunk.size > max_tokens(model) - 2:
         raise UsageError(f"chunk.size {settings.chunk.size} exceeds what {model} embeds "
                          f"({max_tokens(model) - 2} tokens): lower RAG_CHUNK__SIZE")
-    return write_documents(index, encoder, todo, settings, fingerprint, progress, chunked)
+    return write_documents(index, encoder, todo, settings, fingerprint, progress, chunked,
+                           on_progress)

@@ -32,17 +32,45 @@ if TYPE_CHECKING:
 STREAM_TEXTS = 4096  # chunks and sentences at most between chunking and writing (memory bound)
 
 Embedded = tuple[list["TextNode"], SentenceRows, int]  # and how many chunks the model ran
+Progress = Callable[[int, int], None]  # (texts embedded, texts to embed so far): the page shows it
+
+
+class _Reported:
+    """The progress bar, also telling `report` how far it is (tqdm stays off when stderr is
+    no terminal, as in the page's server, and then counts nothing)."""
+
+    def __init__(self, bar: Any, report: Progress) -> None:
+        self.bar, self.report, self.n = bar, report, 0
+
+    @property
+    def total(self) -> int:
+        return int(self.bar.total or 0)
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self.bar.total = value
+
+    def refresh(self) -> None:
+        self.bar.refresh()
+        self.report(self.n, self.total)
+
+    def update(self, n: int) -> None:
+        self.n += n
+        self.bar.update(n)
+        self.report(self.n, self.total)
 
 
 def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], BaseEmbedding],
                     todo: list[SourceFile], settings: Settings, fingerprint: Fingerprint,
-                    progress: bool, chunked: Callable[[], object] = lambda: None) -> int:
+                    progress: bool, chunked: Callable[[], object] = lambda: None,
+                    on_progress: Progress | None = None) -> int:
     """Embed and write every document of `todo`; the number of chunks the model ran. The worker
     asks `embedder` for the model when the first document is chunked (rag/index/encoding.py
     `Encoder`: it may wait for the export), and this thread asks `index` for the collections
     (importing and starting Chroma) only then, while the worker embeds. Each document's BM25
     terms are saved as it is chunked, and `chunked` is called once every document is, while
-    the last ones are still being embedded (build.py builds the BM25 index then)."""
+    the last ones are still being embedded (build.py builds the BM25 index then).
+    `on_progress` is told the texts embedded so far after each batch."""
     from tqdm import tqdm
 
     counter, cache = token_counter(settings.embed.model), VectorCache()
@@ -51,10 +79,12 @@ def write_documents(index: Callable[[], ChromaIndex], embedder: Callable[[], Bas
     # disable=None: tqdm shows the bar on a terminal only, not in logs.
     with tqdm(total=0, unit="text", desc="Embedding", disable=None if progress else True) as bar, \
             ThreadPoolExecutor(1, thread_name_prefix="embed") as worker:
+        shown: Any = bar if on_progress is None else _Reported(bar, on_progress)
+
         def embed(chunks: list[Chunk], doc: str, kept: Kept | None) -> Embedded:
             keep = kept.reusable(chunks) if kept else None
             nodes, rows = embed_documents(embedder(), {doc: chunks}, settings.embed.batch_size,
-                                          bar, cache, keep)[doc]
+                                          shown, cache, keep)[doc]
             return nodes, rows, len(chunks) - (len(keep[0]) if keep else 0)
 
         # Every import here, before the worker starts (see rag/ingest/chunk.py `preload`):

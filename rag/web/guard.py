@@ -10,12 +10,18 @@
   live index's documents in the corpus folder: a PDF inline (the page links to its pages),
   any other document as a download, each with `Content-Security-Policy: sandbox` and
   `nosniff`. Everything else (the metadata file, a .env, subfolders, URLs) is 404.
-- **Uploads.** The page has no upload widget: Gradio's upload routes and any multipart body
-  are 403, and a body over MAX_BODY bytes is 413 (decided from the headers, before reading it).
+- **Uploads.** Off (the default when the page listens on another address than loopback, see
+  ui.py --allow-upload): Gradio's upload routes and any multipart body are 403. On: Gradio's
+  upload route (`/gradio_api/upload`) takes a multipart body of at most `Rules.upload_limit`
+  bytes (MAX_FILES documents of settings.max_document_mb, with a declared Content-Length),
+  from the page's own origin like any request; every other upload route is still 403. Any
+  other body over MAX_BODY bytes is 413 (decided from the headers, before reading it). The
+  files Gradio stores are never served: the file routes serve indexed documents only.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -28,13 +34,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from rag.errors import RagError
+from rag.ingest.uploads import MAX_FILES
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 EVERY_INTERFACE = ("0.0.0.0", "::", "[::]")
 FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/", "/file=", "/file/")
-UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
+UPLOAD = "/gradio_api/upload"  # the one upload route the page uses, when uploads are on
+UPLOAD_ROUTES = (UPLOAD, "/gradio_api/process_recording")
 MAX_BODY = 1_000_000  # bytes: a question is at most 2,000 characters
-MAX_UPLOAD = "1mb"  # Gradio's own limit (launch's max_file_size), behind the checks here
+MAX_UPLOAD = "1mb"  # Gradio's own limit (launch's max_file_size) with uploads off
+MULTIPART_SLACK = 1_000_000  # bytes of multipart framing allowed beside the files
 FILE_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
 
 
@@ -44,6 +53,18 @@ class Rules:
     hosts: frozenset[str] | None  # host names a request may name (lowercase); None: any
     corpus_dir: Path
     documents: Callable[[], Collection[str]]  # the live index's document ids (file names)
+    upload_limit: int | None = None  # bytes an upload may carry; None: uploads are refused
+
+
+def document_bytes(max_document_mb: float) -> int:
+    """The largest document in bytes (settings.max_document_mb; a MB is 10^6 bytes, as the
+    corpus check counts): Gradio's own max_file_size when uploads are on."""
+    return int(max_document_mb * 1_000_000)
+
+
+def upload_limit(max_document_mb: float) -> int:
+    """The largest upload request: MAX_FILES documents of the largest size, and framing."""
+    return document_bytes(max_document_mb) * MAX_FILES + MULTIPART_SLACK
 
 
 def _bracketed(host: str) -> str:
@@ -70,6 +91,32 @@ def startup_note(host: str, hosts: frozenset[str] | None) -> str:
     return ""
 
 
+def is_loopback(host: str) -> bool:
+    """Whether the page listening on `host` can be reached from this machine only."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def uploads_on(host: str, allow: bool | None) -> bool:
+    """Adding and removing documents from the page: as `allow` says (--allow-upload,
+    --no-allow-upload), else on when the page listens on loopback only."""
+    return is_loopback(host) if allow is None else allow
+
+
+def upload_note(host: str, uploads: bool) -> str:
+    """What ui.py says at startup about uploads (nothing when they are off or local)."""
+    if not uploads or is_loopback(host):
+        return ""
+    return (f"Uploads are on while listening on {host}: the page has no login, so anyone who "
+            "can reach it can add and remove documents. Start it without --allow-upload to "
+            "turn them off.")
+
+
 def _host_name(host: str) -> str:
     """The name of a Host header value without its port: `[::1]:7860` -> `[::1]`."""
     if host.startswith("["):
@@ -89,15 +136,25 @@ def refusal(scope: Scope, rules: Rules) -> Response | None:
     if origin is not None and origin.strip().lower() != f"{scheme}://{host}":
         return PlainTextResponse("Cross-origin requests are refused.", status_code=403)
     if scope["type"] == "http":
-        return _upload_refusal(scope, headers)
+        return _upload_refusal(scope, headers, rules.upload_limit)
     return None
 
 
-def _upload_refusal(scope: Scope, headers: Headers) -> Response | None:
+def _upload_refusal(scope: Scope, headers: Headers, limit: int | None) -> Response | None:
     kind = headers.get("content-type", "").split(";")[0].strip().lower()
-    if scope["path"].rstrip("/") in UPLOAD_ROUTES or kind == "multipart/form-data":
-        return PlainTextResponse("This page takes no uploads.", status_code=403)
+    path = scope["path"].rstrip("/")
     length = headers.get("content-length", "0")
+    if limit is not None and path == UPLOAD and scope["method"] == "POST":
+        if kind != "multipart/form-data" or not headers.get("content-length", "").isdigit():
+            return PlainTextResponse("An upload is a multipart body with a Content-Length.",
+                                     status_code=411 if kind == "multipart/form-data" else 400)
+        if int(length) > limit:
+            return PlainTextResponse(f"Upload over {limit} bytes: add at most {MAX_FILES} "
+                                     "documents at once, each within the document size limit.",
+                                     status_code=413)
+        return None
+    if path in UPLOAD_ROUTES or kind == "multipart/form-data":
+        return PlainTextResponse("This page takes no uploads.", status_code=403)
     if not length.isdigit() or int(length) > MAX_BODY:
         return PlainTextResponse(f"Request body over {MAX_BODY} bytes.", status_code=413)
     return None
