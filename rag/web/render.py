@@ -26,7 +26,7 @@ CSS = """
 #sources mark { background: #ffe066; color: #000; padding: 0 2px; }
 .turn { margin-bottom: 1.2em; }
 .q { font-weight: 600; margin-bottom: .3em; }
-.searched { font-size: .85em; color: var(--body-text-color-subdued); margin: -.2em 0 .3em; }
+.searched { font-size: .9em; font-style: italic; color: #555; margin: -.2em 0 .3em; }
 .a a.cite { font-weight: 600; text-decoration: none; margin-left: 1px; }
 .a.abstained { color: #a15c00; }
 .a.hedged { border-left: 4px dashed #a15c00; padding-left: 8px; background: #fff8ec; }
