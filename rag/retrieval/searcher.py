@@ -80,7 +80,8 @@ class Searcher:
     def _vocabulary_terms(self) -> Vocabulary:
         """The abbreviations the indexed originals define, and the corpus's vocabulary file
         (read like metadata.toml, at load: an invalid file stops here with its line). Learned
-        at each load: ~12 ms for the seed corpus's 190 kB, less than storing it would save."""
+        at each load: ~4 ms for the seed corpus's 190 kB (files read included), too little to
+        store at ingest."""
         texts = (self.original(doc) for doc in sorted(self.fingerprint.docs))
         return Vocabulary.learned(texts).merged(
             load_vocabulary(self.settings.corpus_dir, self.settings.vocabulary_file))

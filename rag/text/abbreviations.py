@@ -22,23 +22,33 @@ from collections.abc import Iterable
 # A short form: a capital, then up to 9 letters, digits, & or -, with at least two capitals
 # ("SCO", "EurAsEC", "EaEU", "G8"); an "s" may make it plural ("FTAs").
 _SHORT = re.compile(r"[A-Z][A-Za-z0-9&-]{1,9}")
-_FORWARD = re.compile(r"\(\s*([A-Z][A-Za-z0-9&-]{1,10})\s*\)")
-_REVERSE = re.compile(r"\b([A-Z][A-Za-z0-9&-]{1,10})(?:\s+[a-z]+)?\s+\(([^()]{3,200})\)")
+_CANDIDATE = re.compile(r"[A-Z][A-Za-z0-9&-]{1,10}")
+_BRACKETS = re.compile(r"\(([^()]{2,200})\)")
+# The short form before a bracket: "SCO (...)", "the BRICS group (...)".
+_BEFORE = re.compile(r"([A-Z][A-Za-z0-9&-]{1,10})(?:\s+[a-z]+)?\s+$")
 _LIST_LINE = re.compile(r"^[ \t•*-]*([A-Z][A-Za-z0-9&-]{1,10})[ \t]+[–—:-][ \t]+(.+?)[ \t.;,]*$",
                         re.MULTILINE)
 # Where a long form cannot reach back across: a sentence end, a bracket, a quote, a dash.
 _BOUNDARY = re.compile(r"[.;:!?()\[\]“”\"—–]")
 _SUP = re.compile(r"<sup>.*?</sup>")
-_LINE_BREAK_HYPHEN = re.compile(r"(?<=[a-z])-[ \t]*\n\s*(?=[a-z])")
-_LINE_END_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=[A-Z])")
+_LINE_END_HYPHEN = re.compile(r"-[ \t]*\n\s*")  # found by the hyphen: a look-behind is slow
 
 
 def clean(text: str) -> str:
     """The text as a reader sees it: PDF word separators (■) and markup gone, words broken at
     a line end joined ("integra-\\ntion", "NATO-\\nRussia"), line ends kept (a list line is
     one line)."""
-    text = _SUP.sub("", text).replace("■", " ").replace("*", "")
-    return _LINE_END_HYPHEN.sub("-", _LINE_BREAK_HYPHEN.sub("", text))
+    if "<sup>" in text:
+        text = _SUP.sub("", text)
+    text = text.replace("■", " ").replace("*", "")
+
+    def join(match: re.Match[str]) -> str:
+        before, after = text[match.start() - 1:match.start()], text[match.end():match.end() + 1]
+        if before.islower() and after.islower():
+            return ""  # a syllable break
+        return "-" if before.isalnum() and after.isupper() else match.group()
+
+    return _LINE_END_HYPHEN.sub(join, text)
 
 
 def _is_short(candidate: str) -> bool:
@@ -110,11 +120,15 @@ def pairs(text: str) -> list[tuple[str, str]]:
     """Every (short form, long form) one text defines, in the order it defines them."""
     text = clean(text)
     found = []
-    for match in _FORWARD.finditer(text):
-        found.append(_pair(match.group(1), text[max(0, match.start() - 300):match.start()],
-                           whole=False))
-    for match in _REVERSE.finditer(text):
-        found.append(_pair(match.group(1), match.group(2), whole=True))
+    for match in _BRACKETS.finditer(text):  # found from the brackets: a regex for the words
+        inside = match.group(1).strip()     # before each would try every word of the text
+        if _CANDIDATE.fullmatch(inside):
+            found.append(_pair(inside, text[max(0, match.start() - 300):match.start()],
+                               whole=False))
+            continue
+        before = _BEFORE.search(text, max(0, match.start() - 40), match.start())
+        if before is not None:
+            found.append(_pair(before.group(1), inside, whole=True))
     for match in _LIST_LINE.finditer(text):
         found.append(_pair(match.group(1), match.group(2), whole=True))
     return [p for p in found if p is not None]
