@@ -62,12 +62,22 @@ class Vocabulary:
                           _union(self.aliases, other.aliases))
 
     @functools.cached_property
+    def _phrases(self) -> dict[str, re.Pattern[str]]:
+        """Each short and long form as a phrase pattern, compiled once."""
+        names = {n for a, forms in self.abbreviations.items() for n in (a, *forms)}
+        return {n: _phrase(n) for n in sorted(names)}
+
+    @functools.cached_property
     def _patterns(self) -> tuple[list[tuple[re.Pattern[str], tuple[str, ...]]],
                                  list[tuple[re.Pattern[str], str]]]:
-        forward = [(_phrase(a), forms) for a, forms in self.abbreviations.items()]
-        backward = [(_phrase(form), a) for a, forms in self.abbreviations.items()
+        forward = [(self._phrases[a], forms) for a, forms in self.abbreviations.items()]
+        backward = [(self._phrases[form], a) for a, forms in self.abbreviations.items()
                     for form in forms]
         return forward, backward
+
+    @functools.cached_property
+    def _organisations(self) -> dict[str, list[str]]:
+        return {}  # text -> organisations_in(text): the same few titles, for every citation
 
     def expand_query(self, question: str) -> str:
         """The question plus the other forms of each abbreviation or long form it contains."""
@@ -79,14 +89,18 @@ class Vocabulary:
         for pattern, abbreviation in backward:
             if pattern.search(question) and abbreviation not in extra:
                 extra.append(abbreviation)
-        extra = [e for e in extra if not _phrase(e).search(question)]
+        extra = [e for e in extra if not self._phrases[e].search(question)]
         return question if not extra else f"{question} ({'; '.join(extra)})"
 
     def organisations_in(self, text: str) -> list[str]:
         """The abbreviations of the organisations `text` names, by abbreviation or long form."""
-        forward, _ = self._patterns
-        return [a for (pattern, forms), a in zip(forward, self.abbreviations, strict=True)
-                if pattern.search(text) or any(_phrase(f).search(text) for f in forms)]
+        if text not in self._organisations:
+            if len(self._organisations) >= 1024:
+                self._organisations.clear()
+            self._organisations[text] = [
+                a for a, forms in self.abbreviations.items()
+                if any(self._phrases[f].search(text) for f in (a, *forms))]
+        return self._organisations[text]
 
     @functools.cached_property
     def abbreviation_sets(self) -> list[tuple[frozenset[str], list[frozenset[str]]]]:
