@@ -283,6 +283,7 @@ def test_the_pipeline_runs_no_backend_by_name_and_parses_the_question_once() -> 
     parsers = [p.name for p in answering.rglob("*.py")
                if "question_core" in p.read_text(encoding="utf-8")]
     assert parsers == []
+    # the question parsed is the one searched: the follow-up made standalone (issue 35)
     calls = [p.name for p in answering.rglob("*.py")
-             if "parse(clean_question" in p.read_text(encoding="utf-8")]
-    assert calls == ["pipeline.py"]
+             if "parse(searched_for(" in p.read_text(encoding="utf-8")]
+    assert calls == ["pipeline.py"] and source.count("parse(") == 1

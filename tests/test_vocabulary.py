@@ -184,3 +184,17 @@ def test_a_second_corpus_answers_by_the_abbreviation_its_text_spells_out(
     assert any(c.doc == "ebola.txt" and "World Health Organization" in c.quote
                for c in got.citations)
     assert "8 August 2014" in got.answer
+
+
+def test_ingest_stops_on_an_invalid_vocabulary_file_before_reading_documents(
+        tmp_path: Path) -> None:
+    from rag.config import get_settings
+    from rag.errors import UsageError
+    from rag.index.build import ingest
+
+    (tmp_path / "a.txt").write_text("The World Health Organization (WHO) was founded in 1948.\n")
+    (tmp_path / "vocabulary.toml").write_text("[abbreviations]\nWHO = 3\n")
+    settings = get_settings(corpus_dir=tmp_path, index_dir=tmp_path / "idx")
+    with pytest.raises(UsageError, match="vocabulary.toml"):
+        ingest(settings, progress=False)
+    assert not (tmp_path / "idx").exists() or not any((tmp_path / "idx").iterdir())

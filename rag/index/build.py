@@ -29,6 +29,7 @@ from rag.index.lexical import LexicalIndex
 from rag.index.stream import Progress, write_documents
 from rag.ingest.corpus import CorpusScan, scan_corpus
 from rag.ingest.metadata import load_metadata
+from rag.text.vocab import load_vocabulary
 from rag.types import SourceFile
 
 
@@ -95,7 +96,9 @@ def ingest(settings: Settings, rebuild: bool = False, progress: bool = True,
     if not scan.documents:
         raise UsageError(f"no .txt, .md, .pdf or .html documents in {settings.corpus_dir}/ — "
                          "nothing to index")
-    load_metadata(settings.corpus_dir, settings.metadata_file)  # invalid: stop before `rag ask`
+    # invalid metadata or vocabulary file: stop here, before `rag ask` does
+    load_metadata(settings.corpus_dir, settings.metadata_file)
+    load_vocabulary(settings.corpus_dir, settings.vocabulary_file)
     with generations.ingest_lock(settings.index_dir):
         exporting = start_export(settings)  # in a process of its own, while this one works
         generations.prune(settings.index_dir)  # unfinished folders of a killed ingest

@@ -22,6 +22,7 @@ from rag.answering.backends import Checked, Draft, DraftSentence, Message, Query
 from rag.answering.backends.structured import SchemaUnsupported, StructuredChat, structured_draft
 from rag.answering.followup import Turn
 from rag.answering.injection import blank_instructions
+from rag.answering.question import parse as parse_question
 from rag.answering.scorer import assess
 from rag.config import LLMSettings, Settings, get_settings
 from rag.errors import BackendError
@@ -46,7 +47,7 @@ CONDENSE = (
     "Example. Conversation: Q: What is the Eurasian Economic Union? Last question: When was it "
     "created?\nStandalone question: When was the Eurasian Economic Union created?"
 )
-_CONDENSED = re.compile(r"^\s*(?:standalone question|rewritten question|question)\s*:\s*", re.I)
+_CONDENSED = re.compile(r"^\s*(?:standalone question|rewritten question|question|q)\s*:\s*", re.I)
 _MARKER_GROUP = re.compile(r"(?:\s*\[[^\[\]]{1,80}\])+")
 _MARKER = re.compile(r"\[([^\[\]]{1,80})\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -112,14 +113,18 @@ def condense_messages(question: str, history: list[Turn]) -> list[Message]:
 
 
 def condensed(reply: str, question: str, limit: int) -> str | None:
-    """The model's rewrite, if it is one: a single line of question length, no citation
-    marker, sharing a word with the follow-up. None: the reply is not usable."""
+    """The model's rewrite, if it is one: a single question (ending in "?") of question length,
+    with no citation marker, keeping at least half of the follow-up's content words. None: the
+    reply is not a usable rewrite (a small model may answer instead, or echo the conversation)
+    and the rules of rag/answering/followup.py are used."""
     lines = [line for line in reply.strip().splitlines() if line.strip()]
     text = _CONDENSED.sub("", lines[0]).strip().strip('"“”') if lines else ""
-    shared = set(re.findall(r"\w+", text.lower())) & set(re.findall(r"\w+", question.lower()))
-    if not text or len(text) > min(limit, 3 * len(question) + 200) or _MARKER.search(text):
+    if (not text.endswith("?") or len(text) > min(limit, 3 * len(question) + 200)
+            or _MARKER.search(text)):
         return None
-    return text if shared else None
+    wanted = set(parse_question(question).content)
+    kept = wanted & set(parse_question(text).words)
+    return text if not wanted or len(kept) >= len(wanted) / 2 else None
 
 
 class LLMBackend:
