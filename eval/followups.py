@@ -8,7 +8,7 @@ as the page asks it. For every follow-up turn this records hit@5 and MRR of
 - `alone`: the follow-up asked alone, without history (what the page did before issue 35).
 The floor: followup hit@5 >= 0.9 x standalone hit@5.
 
-    .venv/bin/python eval/followups.py [--backend extractive|llamacpp|...] [--out eval/bench/followups.md]
+    .venv/bin/python eval/followups.py [--backend NAME] [--out eval/bench/followups.md]
 
 With an LLM backend, the follow-up is condensed by the model (its own prompt); retrieval is the
 same. The answers are the backend's.

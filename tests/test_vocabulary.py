@@ -195,6 +195,6 @@ def test_ingest_stops_on_an_invalid_vocabulary_file_before_reading_documents(
     (tmp_path / "a.txt").write_text("The World Health Organization (WHO) was founded in 1948.\n")
     (tmp_path / "vocabulary.toml").write_text("[abbreviations]\nWHO = 3\n")
     settings = get_settings(corpus_dir=tmp_path, index_dir=tmp_path / "idx")
-    with pytest.raises(UsageError, match="vocabulary.toml"):
+    with pytest.raises(UsageError, match=r"vocabulary\.toml"):
         ingest(settings, progress=False)
     assert not (tmp_path / "idx").exists() or not any((tmp_path / "idx").iterdir())
