@@ -23,12 +23,13 @@ RAG = str(Path(sys.executable).with_name("rag"))
 def check_schema(obj: dict[str, Any]) -> None:
     assert set(obj) == {"question", "answer", "abstained", "hedged", "short_answer", "confidence",
                         "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
-                         "model_answerable", "calibrated"}
+                         "model_answerable", "calibrated", "searched"}
     assert obj["confidence"] is None or 0 <= obj["confidence"] <= 1
     assert isinstance(obj["notes"], list) and all(isinstance(n, str) for n in obj["notes"])
     if obj["short_answer"] is not None:  # an exact substring of a cited quote
         assert any(obj["short_answer"] in c["quote"] for c in obj["citations"])
     assert isinstance(obj["question"], str) and isinstance(obj["answer"], str)
+    assert obj["searched"] == obj["question"]  # no history: the question itself is searched
     assert isinstance(obj["abstained"], bool) and obj["backend"] == "extractive"
     numbers = {c["n"] for c in obj["citations"]}
     for s in obj["sentences"]:

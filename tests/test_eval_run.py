@@ -74,7 +74,7 @@ def test_eval_writes_the_report_and_is_reproducible(real_index: Any, gold_file: 
         assert set(r) == {"id", "question", "answer", "abstained", "hedged", "short_answer",
                           "confidence",
                           "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
-                         "model_answerable", "calibrated"}
+                         "model_answerable", "calibrated", "searched"}
     assert results[0]["abstained"] is False and results[2]["abstained"] is True
     summary = json.loads((report / "summary.json").read_text())
     assert set(summary["splits"]) == {"dev", "test"}

@@ -91,7 +91,7 @@ def assert_rules_hold(result: Answer, original: Any) -> None:
     data = result.to_dict()
     assert set(data) == {"question", "answer", "abstained", "hedged", "short_answer", "confidence",
                          "backend", "sentences", "citations", "retrieved", "timings_ms", "notes",
-                         "model_answerable", "calibrated"}
+                         "model_answerable", "calibrated", "searched"}
     numbers = {c["n"] for c in data["citations"]}
     for sentence in data["sentences"]:
         assert sentence["citations"] and set(sentence["citations"]) <= numbers
