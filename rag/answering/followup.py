@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.answering.question import YEAR
 from rag.text.names import OPENERS
 
 MAX_TURNS = 6  # earlier turns read (the latest ones); older turns rarely hold the subject
@@ -30,7 +31,6 @@ _ORG_WORDS = re.compile(r"\b(?:Organi[sz]ation|Union|Community|Treaty|Bank|Counc
                         r"Agreement|Initiative|Bloc|Alliance|Structure|Force|Nations|Commission|"
                         r"Association|Partnership|Group|Fund|Pact|Charter|Summit|Declaration)\b")
 _ABBREVIATION = re.compile(r"^[A-Z][A-Za-z]*[A-Z][A-Za-z]*s?$")  # SCO, EAEU, EurAsEC, BRICS
-_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
 _LEAD = re.compile(r"^\s*(?:and|but|so|also|then|ok(?:ay)?|now)\b[\s,]*", re.I)
 _ELLIPSIS = re.compile(r"^\s*(?:(?:and\s+)?(?:what|how)\s+about|what\s+of|and|also|same\s+for|"
                        r"then)\b[\s,]*(?P<rest>.*?)[\s?.!]*$", re.I)
@@ -129,7 +129,7 @@ def spans(text: str) -> list[Span]:
         while words and words[-1].lower() in ("of", "and", "for", "on", "the", "de", "du", "la"):
             words = words[:-1]
         name = re.sub(r"['’]s$", "", " ".join(words))
-        if name and not _YEAR.fullmatch(name):
+        if name and not YEAR.fullmatch(name):
             found.append(Span(name))
     return found
 
@@ -217,10 +217,10 @@ def _ellipsis(question: str, previous: str) -> str | None:
     rest = match.group("rest")
     if len(rest.split()) > 6:
         return None
-    years = _YEAR.findall(rest)
+    years = YEAR.findall(rest)
     if years:
-        if _YEAR.search(previous):
-            return _YEAR.sub(years[0], previous, count=1)
+        if YEAR.search(previous):
+            return YEAR.sub(years[0], previous, count=1)
         return f"{previous.rstrip('?. ')} {rest}?"
     new = spans(rest)
     if not new:

@@ -95,13 +95,5 @@ def front(settings: Settings) -> Front:
     titles = [searcher.title(d) for d in docs]
     title = settings.ui.title or meta.title or DEFAULT_TITLE
     description = settings.ui.description or meta.description or description_of(titles)
-    tried = candidates(settings, meta, abbreviations(searcher))
+    tried = candidates(settings, meta, list(searcher.vocabulary_terms.abbreviations))
     return Front(title, description, confident(tried, settings, settings.ui.example_count))
-
-
-def abbreviations(searcher: object) -> list[str]:
-    """The abbreviations the live index's vocabulary defines, most used first (none when
-    the index keeps no vocabulary)."""
-    vocabulary = getattr(searcher, "vocabulary_terms", None)
-    found = getattr(vocabulary, "abbreviations", None) or {}
-    return list(found)
